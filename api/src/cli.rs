@@ -1,0 +1,254 @@
+//! The `partner-center` command line: `serve`, `migrate`, `openapi`, `token`.
+
+use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
+use domain::email::EmailAddress;
+use domain::principal::Principal;
+use persistence::repos::idempotency;
+use persistence::{DatabaseUrl, migrate};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use crate::config::{AuthSettings, ServeSettings, Settings, parse_bind};
+use crate::server::Application;
+use crate::{clock, db, openapi, request_context, startup};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "partner-center",
+    version,
+    about = "A self-hostable, headless Partner Center API.",
+    long_about = None
+)]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// sqlite://<file> (embedded, the default) or postgres://<user>@<host>/<database>.
+    #[arg(
+        long,
+        env = "DATABASE_URL",
+        default_value = "sqlite://partner-center.db",
+        global = true
+    )]
+    database_url: String,
+    /// HS256 secret for the embedded issuer (at least 32 bytes). Unset: generated once and kept
+    /// in a 0600 file beside the SQLite database (or in PC_DATA_DIR).
+    #[arg(long, env = "PC_JWT_SECRET", hide_env_values = true, global = true)]
+    jwt_secret: Option<String>,
+    /// `iss` of tokens the service signs, and required of tokens without a `kid`.
+    #[arg(
+        long,
+        env = "PC_JWT_ISSUER",
+        default_value = "partner-center",
+        global = true
+    )]
+    jwt_issuer: String,
+    /// `aud` every token must carry.
+    #[arg(
+        long,
+        env = "PC_JWT_AUDIENCE",
+        default_value = "partner-center-api",
+        global = true
+    )]
+    jwt_audience: String,
+    /// JWKS file with the external issuer's RS256/ES256 public keys (looked up by `kid`).
+    #[arg(long, env = "PC_JWKS_FILE", global = true)]
+    jwks_file: Option<PathBuf>,
+    /// `iss` required of tokens signed with a PC_JWKS_FILE key.
+    #[arg(long, env = "PC_JWKS_ISSUER", global = true)]
+    jwks_issuer: Option<String>,
+    /// Where the generated signing key is kept when the database is PostgreSQL.
+    #[arg(long, env = "PC_DATA_DIR", default_value = ".", global = true)]
+    data_dir: PathBuf,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (applies pending migrations first unless --no-migrate).
+    Serve(ServeArgs),
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Print the OpenAPI document.
+    Openapi {
+        #[arg(long, value_enum, default_value_t = Format::Yaml)]
+        format: Format,
+    },
+    /// Print a bearer token signed with the embedded key.
+    Token(TokenArgs),
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum Format {
+    Yaml,
+    Json,
+}
+
+#[derive(Debug, Args)]
+struct ServeArgs {
+    /// Address to listen on.
+    #[arg(long, env = "PC_BIND", default_value = "127.0.0.1:8080")]
+    bind: String,
+    /// HTTP worker threads (default: one per CPU).
+    #[arg(long, env = "PC_WORKERS")]
+    workers: Option<usize>,
+    /// Database connections in the pool.
+    #[arg(long, env = "PC_DB_POOL_SIZE", default_value_t = 16)]
+    pool_size: u32,
+    /// Seconds in-flight requests get to finish after SIGTERM.
+    #[arg(long, env = "PC_SHUTDOWN_TIMEOUT", default_value_t = 30)]
+    shutdown_timeout: u64,
+    /// Do not apply migrations at start-up (run `partner-center migrate` separately).
+    #[arg(long, env = "PC_NO_MIGRATE")]
+    no_migrate: bool,
+}
+
+#[derive(Debug, Args)]
+#[command(group(ArgGroup::new("principal").required(true).args(["directory", "operator"])))]
+struct TokenArgs {
+    /// Directory (tenant) id of the user.
+    #[arg(long)]
+    directory: Option<String>,
+    /// Issue an operator token instead of a user token.
+    #[arg(long)]
+    operator: bool,
+    /// The user's or operator's email address.
+    #[arg(long)]
+    email: String,
+    /// Lifetime in seconds (1 to 2592000).
+    #[arg(long, default_value_t = 3600)]
+    ttl: i64,
+}
+
+/// Runs the command line; a failure prints one line and exits non-zero.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
+        .format_timestamp_millis()
+        .init();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(message) => {
+            eprintln!("partner-center: {message}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn settings(global: GlobalArgs) -> Result<Settings, String> {
+    Ok(Settings {
+        database_url: DatabaseUrl::parse(&global.database_url)?,
+        auth: AuthSettings {
+            jwt_secret: global.jwt_secret,
+            issuer: global.jwt_issuer,
+            audience: global.jwt_audience,
+            jwks_file: global.jwks_file,
+            jwks_issuer: global.jwks_issuer,
+        },
+        data_dir: global.data_dir,
+    })
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    match cli.command {
+        Command::Openapi { format } => {
+            let document = openapi::spec();
+            let text = match format {
+                Format::Yaml => document.to_yaml().map_err(|e| e.to_string())?,
+                Format::Json => document.to_pretty_json().map_err(|e| e.to_string())?,
+            };
+            print!("{text}");
+            Ok(())
+        }
+        Command::Migrate => {
+            let settings = settings(cli.global)?;
+            let applied = migrate::run_pending(&settings.database_url)?;
+            if applied.is_empty() {
+                println!("{}: no pending migrations", settings.database_url);
+            } else {
+                println!("{}: applied {}", settings.database_url, applied.join(", "));
+            }
+            Ok(())
+        }
+        Command::Token(args) => token(settings(cli.global)?, args),
+        Command::Serve(args) => serve(settings(cli.global)?, args),
+    }
+}
+
+fn token(settings: Settings, args: TokenArgs) -> Result<(), String> {
+    if !(1..=2_592_000).contains(&args.ttl) {
+        return Err("--ttl must be between 1 and 2592000 seconds".into());
+    }
+    let email = EmailAddress::parse(&args.email)
+        .map_err(|e| format!("--email {:?} {}", args.email, e.message))?;
+    let principal = match args.directory {
+        Some(directory) => Principal::User {
+            email,
+            directory: directory
+                .parse()
+                .map_err(|_| format!("--directory {directory:?} is not a UUID"))?,
+        },
+        None => Principal::Operator { email },
+    };
+    let tokens = startup::token_service(&settings)?;
+    let token = tokens.issue(
+        &principal,
+        clock::now(),
+        chrono::Duration::seconds(args.ttl),
+    )?;
+    println!("{token}");
+    Ok(())
+}
+
+fn serve(settings: Settings, args: ServeArgs) -> Result<(), String> {
+    let serve = ServeSettings {
+        bind: parse_bind(&args.bind)?,
+        workers: match args.workers {
+            Some(0) => return Err("PC_WORKERS must be at least 1".into()),
+            Some(workers) => workers,
+            None => std::thread::available_parallelism().map_or(2, usize::from),
+        },
+        pool_size: match args.pool_size {
+            1..=1024 => args.pool_size,
+            _ => return Err("PC_DB_POOL_SIZE must be between 1 and 1024".into()),
+        },
+        shutdown_timeout_seconds: args.shutdown_timeout,
+        migrate_on_start: !args.no_migrate,
+    };
+    let state = startup::prepare(&settings, serve.pool_size, serve.migrate_on_start)?;
+    request_context::install_panic_hook();
+    let database = settings.database_url.to_string();
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(state.clone(), &serve, None)?;
+        log::info!(
+            "partner-center {} on {database}; listening on {}:{}",
+            env!("CARGO_PKG_VERSION"),
+            serve.bind.ip(),
+            app.port()
+        );
+        actix_web::rt::spawn(purge_idempotency_keys(state));
+        app.run().await.map_err(|e| format!("server failed: {e}"))
+    })
+}
+
+/// Deletes idempotency keys past their 24-hour retention, every ten minutes.
+async fn purge_idempotency_keys(state: crate::state::AppState) {
+    let mut tick = actix_web::rt::time::interval(Duration::from_secs(600));
+    loop {
+        tick.tick().await;
+        let purged = db::run(&state, |conn| {
+            Ok(idempotency::purge_expired(conn, clock::now())?)
+        })
+        .await;
+        match purged {
+            Ok(0) => {}
+            Ok(count) => log::info!("purged {count} expired idempotency keys"),
+            Err(error) => log::warn!("idempotency key purge failed: {error}"),
+        }
+    }
+}

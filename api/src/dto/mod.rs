@@ -1,0 +1,7 @@
+//! The HTTP contract's shapes. Input DTOs reject unknown fields and carry no server-owned
+//! fields; output DTOs are built from stored records, never from rows or domain internals.
+
+pub mod account;
+pub mod health;
+pub mod me;
+pub mod role;

@@ -1,0 +1,129 @@
+use actix_web::http::StatusCode;
+use actix_web::http::header::{ETAG, LOCATION};
+use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use domain::ids::PartnerId;
+use domain::principal::Principal;
+use persistence::repos::accounts::{self, DirectoryHasAccount, NewAccount};
+
+use crate::access;
+use crate::auth::Authenticated;
+use crate::db;
+use crate::dto::account::{Account, CreateAccountRequest};
+use crate::error::{ApiError, ErrorCode};
+use crate::extract::etag::{etag, if_none_match_hits};
+use crate::extract::idempotency::{self, IdempotencyKey, Reply};
+use crate::extract::json::{JsonBody, validate};
+use crate::state::AppState;
+
+/// Enroll a partner account.
+///
+/// Enrolls the caller's company.
+///
+/// The caller's directory must not have an account yet. The account gets a PartnerID, starts
+/// verification in `pending`, and the caller becomes its owner and `global_admin`.
+/// Safe to retry with an `Idempotency-Key`.
+#[utoipa::path(
+    tag = "Accounts",
+    operation_id = "create_account",
+    params(
+        ("Idempotency-Key" = Option<String>, Header, max_length = 255, description = "Makes the request safe to retry: the same key with the same body within 24 hours returns the first response (with `Idempotent-Replayed: true`); with another body, 422 `idempotency_key_reused`; while the first is still running, 409 `idempotency_key_in_use`. Scoped to the caller's directory and identity."),
+    ),
+    request_body(content = CreateAccountRequest, content_type = "application/json"),
+    responses(
+        (status = 201, description = "The account was created.", body = Account, headers(
+            ("Location" = String, description = "`/v1/account`, where the caller reads it."),
+            ("ETag" = String, description = "The account's current entity tag."),
+        )),
+        (status = 403, description = "Only a user (not an app or operator) can enroll (`principal_not_allowed`)."),
+        (status = 409, description = "The directory already has a partner account (`account_exists`), or a request with this `Idempotency-Key` is still running (`idempotency_key_in_use`)."),
+        (status = 422, description = "The `Idempotency-Key` was used with a different body (`idempotency_key_reused`)."),
+    ),
+)]
+#[post("/v1/accounts")]
+pub async fn create_account(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Authenticated,
+    key: IdempotencyKey,
+    body: JsonBody<CreateAccountRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let Principal::User { email, directory } = &caller.0 else {
+        return Err(ApiError::new(
+            ErrorCode::PrincipalNotAllowed,
+            "Only a person signed in to the company's directory (a user token) can enroll it.",
+        ));
+    };
+    let (email, directory) = (email.clone(), *directory);
+    let fingerprint = body.fingerprint(&req);
+    let request = body.value;
+    idempotency::execute(&state, &caller.0, key, fingerprint, move |conn, now| {
+        let profile = validate(&request, CreateAccountRequest::parse)?;
+        // The enrolling person's name is known when they are also the primary contact.
+        let contact = &profile.primary_contact;
+        let is_contact = contact.email.as_email().same_mailbox(&email);
+        let new = NewAccount {
+            directory,
+            owner_first_name: is_contact.then(|| contact.first_name.clone()),
+            owner_last_name: is_contact.then(|| contact.last_name.clone()),
+            owner_email: email,
+            profile,
+        };
+        let draw_partner_id = || PartnerId::from_number(rand::random::<u32>());
+        match accounts::create(conn, &new, now, draw_partner_id)? {
+            Err(DirectoryHasAccount) => Err(ApiError::new(
+                ErrorCode::AccountExists,
+                "This directory already has a partner account; read it with GET /v1/account.",
+            )),
+            Ok((account, _owner)) => {
+                Ok(Reply::json(StatusCode::CREATED, &Account::from(&account))?
+                    .with_header(LOCATION, "/v1/account")
+                    .with_header(ETAG, etag(account.version)))
+            }
+        }
+    })
+    .await
+}
+
+/// Read the caller's partner account.
+///
+/// Supports conditional requests: with `If-None-Match` naming the current ETag the answer is
+/// 304 without a body.
+#[utoipa::path(
+    tag = "Accounts",
+    operation_id = "get_account",
+    params(
+        ("If-None-Match" = Option<String>, Header, description = "An ETag from an earlier read; 304 when the account has not changed since."),
+    ),
+    responses(
+        (status = 200, description = "The caller's account.", body = Account, headers(
+            ("ETag" = String, description = "The account's current entity tag."),
+        )),
+        (status = 304, description = "The account has not changed since the ETag in `If-None-Match`.", headers(
+            ("ETag" = String, description = "The account's current entity tag."),
+        )),
+        (status = 403, description = "The caller is not a user of the directory's account (`not_a_member`), or is not a user (`principal_not_allowed`)."),
+        (status = 404, description = "The caller's directory has no partner account (`account_not_found`)."),
+    ),
+)]
+#[get("/v1/account")]
+pub async fn get_account(
+    req: HttpRequest,
+    state: web::Data<AppState>,
+    caller: Authenticated,
+) -> Result<HttpResponse, ApiError> {
+    let principal = caller.0;
+    let account = db::run(&state, move |conn| {
+        let membership = access::member(conn, &principal)?;
+        Ok(accounts::get(conn, &membership.scope)?)
+    })
+    .await?;
+    let tag = etag(account.version);
+    if if_none_match_hits(&req, &tag) {
+        return Ok(HttpResponse::NotModified()
+            .insert_header((ETAG, tag))
+            .finish());
+    }
+    Ok(HttpResponse::Ok()
+        .insert_header((ETAG, tag))
+        .json(Account::from(&account)))
+}

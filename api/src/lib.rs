@@ -1,0 +1,19 @@
+//! The partner-center HTTP service: routes, extractors, problem responses, authentication and
+//! the `partner-center` binary's commands.
+
+pub mod access;
+pub mod auth;
+pub mod cli;
+pub mod clock;
+pub mod config;
+pub mod db;
+pub mod dto;
+pub mod error;
+pub mod extract;
+pub mod handlers;
+pub mod openapi;
+pub mod request_context;
+pub mod routes;
+pub mod server;
+pub mod startup;
+pub mod state;

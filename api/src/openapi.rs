@@ -1,0 +1,218 @@
+//! The OpenAPI document: generated from the registered routes, then completed with what every
+//! operation shares (bearer security, the request-id header, problem responses), so no handler
+//! can forget them.
+
+use actix_web::App;
+use utoipa::OpenApi;
+use utoipa::openapi::content::ContentBuilder;
+use utoipa::openapi::header::HeaderBuilder;
+use utoipa::openapi::path::{Operation, ParameterBuilder, ParameterIn};
+use utoipa::openapi::response::ResponseBuilder;
+use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityRequirement, SecurityScheme};
+use utoipa::openapi::{Object, OpenApi as Document, Ref, RefOr, Required, Type};
+use utoipa_actix_web::AppExt;
+
+use crate::error::{ErrorCode, PROBLEM_JSON, Problem, ProblemFieldError};
+use crate::routes;
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Partner Center API",
+        description = "A headless REST/JSON API for what the Partner Center portal does for a partner organisation: accounts and verification, users and roles, program membership, purchases, benefits, Action Center and support.\n\nConventions: JSON in `snake_case`, RFC 3339 UTC timestamps, UUID ids; every error is an RFC 9457 `application/problem+json` document with a stable `code`; lists are cursor-paginated; creating POSTs accept `Idempotency-Key`; every response carries `X-Request-Id`.",
+        license(name = "MIT", identifier = "MIT"),
+    ),
+    tags(
+        (name = "Accounts", description = "The caller's partner account."),
+        (name = "Me", description = "The caller."),
+        (name = "Operator", description = "Platform-operator routes (`kind=operator` tokens only)."),
+        (name = "Operations", description = "Liveness and readiness probes."),
+    ),
+    components(schemas(Problem, ProblemFieldError, ErrorCode)),
+)]
+struct BaseDoc;
+
+const BEARER: &str = "bearer";
+const REQUEST_ID: &str = "X-Request-Id";
+const REPLAYED: &str = "Idempotent-Replayed";
+const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+
+/// The complete document, as served at `/openapi.json` and checked in as `openapi.yaml`.
+pub fn spec() -> Document {
+    let (_, mut document) = App::new()
+        .into_utoipa_app()
+        .openapi(BaseDoc::openapi())
+        .configure(routes::configure)
+        .split_for_parts();
+    document.info.version = env!("CARGO_PKG_VERSION").to_owned();
+    complete(&mut document);
+    document
+}
+
+/// The document as YAML (the checked-in form).
+pub fn spec_yaml() -> Result<String, String> {
+    spec()
+        .to_yaml()
+        .map_err(|e| format!("cannot render the OpenAPI document: {e}"))
+}
+
+fn complete(document: &mut Document) {
+    let components = document.components.get_or_insert_with(Default::default);
+    components.security_schemes.insert(
+        BEARER.to_owned(),
+        RefOr::T(SecurityScheme::Http(
+            HttpBuilder::new()
+                .scheme(HttpAuthScheme::Bearer)
+                .bearer_format("JWT")
+                .description(Some(
+                    "A JWT signed by the service (HS256; see `partner-center token`) or by the configured external issuer (RS256/ES256, `kid` from the JWKS file). Required claims: `exp`, `iss`, `aud`, `sub`, `kind` (`user`, `app` or `operator`) and, except for operators, `tid` (the directory id).",
+                ))
+                .build(),
+        )),
+    );
+    components.headers.insert(
+        REQUEST_ID.to_owned(),
+        RefOr::T(
+            HeaderBuilder::new()
+                .schema(Some(Object::with_type(Type::String)))
+                .description(Some("The request's id: the client's `X-Request-Id` when it sent a printable one of at most 128 characters, a generated UUID otherwise. Also in problem bodies and server logs."))
+                .build(),
+        ),
+    );
+    components.headers.insert(
+        REPLAYED.to_owned(),
+        RefOr::T(
+            HeaderBuilder::new()
+                .schema(Some(Object::with_type(Type::String)))
+                .description(Some("`true` when this response is the stored response of an earlier request with the same `Idempotency-Key`."))
+                .build(),
+        ),
+    );
+    components.parameters.insert(
+        REQUEST_ID.to_owned(),
+        RefOr::T(
+            ParameterBuilder::new()
+                .name(REQUEST_ID)
+                .parameter_in(ParameterIn::Header)
+                .required(Required::False)
+                .description(Some(
+                    "An id for this request, echoed back; at most 128 printable ASCII characters.",
+                ))
+                .schema(Some(
+                    utoipa::openapi::ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .max_length(Some(128)),
+                ))
+                .build(),
+        ),
+    );
+
+    for (path, item) in document.paths.paths.iter_mut() {
+        let secured = path.starts_with("/v1/");
+        let touches_database = path != "/healthz";
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            complete_operation(operation, secured, touches_database);
+        }
+    }
+}
+
+fn complete_operation(operation: &mut Operation, secured: bool, touches_database: bool) {
+    let parameters = operation.parameters.get_or_insert_with(Vec::new);
+    for parameter in parameters.iter_mut() {
+        // An optional header is absent, never `null`: `Option<String>` must not read as nullable.
+        if let RefOr::T(parameter) = parameter
+            && parameter.parameter_in == ParameterIn::Header
+            && parameter.required == Required::False
+        {
+            parameter.schema = Some(Object::with_type(Type::String).into());
+            if parameter.name == IDEMPOTENCY_KEY {
+                parameter.schema = Some(
+                    utoipa::openapi::ObjectBuilder::new()
+                        .schema_type(Type::String)
+                        .min_length(Some(1))
+                        .max_length(Some(crate::extract::idempotency::MAX_KEY_LENGTH))
+                        .into(),
+                );
+            }
+        }
+    }
+    let has_parameters = !parameters.is_empty();
+    let idempotent = parameters
+        .iter()
+        .any(|p| matches!(p, RefOr::T(p) if p.name == IDEMPOTENCY_KEY));
+    parameters.push(RefOr::Ref(Ref::new(format!(
+        "#/components/parameters/{REQUEST_ID}"
+    ))));
+    let has_body = operation.request_body.is_some();
+
+    if secured {
+        operation.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);
+    }
+    let mut shared: Vec<(&str, &str)> = vec![(
+        "500",
+        "An unexpected error (`internal_error`); the request id identifies it in the server log.",
+    )];
+    if touches_database {
+        shared.push(("503", "The database is momentarily unavailable (`service_unavailable`); retry after `Retry-After` seconds."));
+    }
+    if secured {
+        shared.push((
+            "401",
+            "No valid bearer token (`missing_token`, `invalid_token`).",
+        ));
+        shared.push(("403", "The caller may not use this route (`not_a_member`, `operator_only`, `principal_not_allowed`, `insufficient_role`)."));
+    }
+    if has_parameters || has_body {
+        shared.push(("400", "The request is malformed or invalid (`malformed_json`, `validation_failed`, `invalid_path_parameter`, `invalid_query_parameter`, `invalid_cursor`, `invalid_idempotency_key`); field errors are listed in `errors`."));
+    }
+    if has_body {
+        shared.push(("413", "The body exceeds 64 KiB (`payload_too_large`)."));
+        shared.push((
+            "415",
+            "The body is not `application/json` (`unsupported_media_type`).",
+        ));
+    }
+    let responses = &mut operation.responses.responses;
+    for (status, description) in shared {
+        responses
+            .entry(status.to_owned())
+            .or_insert_with(|| RefOr::T(ResponseBuilder::new().description(description).build()));
+    }
+
+    for (status, response) in responses.iter_mut() {
+        let RefOr::T(response) = response else {
+            continue;
+        };
+        response.headers.insert(
+            REQUEST_ID.to_owned(),
+            RefOr::Ref(Ref::new(format!("#/components/headers/{REQUEST_ID}"))),
+        );
+        let is_error = status.starts_with('4') || status.starts_with('5');
+        if is_error && response.content.is_empty() {
+            response.content.insert(
+                PROBLEM_JSON.to_owned(),
+                RefOr::T(
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                ),
+            );
+        }
+        let replayable = status.starts_with('2') || status == "409";
+        if idempotent && replayable {
+            response.headers.insert(
+                REPLAYED.to_owned(),
+                RefOr::Ref(Ref::new(format!("#/components/headers/{REPLAYED}"))),
+            );
+        }
+    }
+}

@@ -1,0 +1,141 @@
+//! The outermost piece of every request: its id, panic containment, and problem rendering.
+//!
+//! The id is accepted from `X-Request-Id` (when printable and short) or generated, echoed on
+//! every response, and visible to the code handling the request through a task-local, so
+//! problem bodies and log lines carry it without threading it through every signature.
+
+use actix_web::body::{BoxBody, MessageBody};
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::middleware::Next;
+use actix_web::{Error, ResponseError};
+use futures_util::FutureExt;
+use std::panic::AssertUnwindSafe;
+
+use crate::error::ApiError;
+
+pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
+
+/// Longest client-supplied request id kept; longer ones are replaced by a generated id.
+const MAX_REQUEST_ID_LENGTH: usize = 128;
+
+tokio::task_local! {
+    static REQUEST_ID: String;
+}
+
+std::thread_local! {
+    /// The request id while a blocking-pool thread works for a request (see [`on_blocking_thread`]).
+    static BLOCKING_REQUEST_ID: std::cell::RefCell<Option<String>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The id of the request being handled by the current task or blocking thread, if any.
+pub fn current_request_id() -> Option<String> {
+    REQUEST_ID
+        .try_with(Clone::clone)
+        .ok()
+        .or_else(|| BLOCKING_REQUEST_ID.with(|id| id.borrow().clone()))
+}
+
+/// Runs `work` with `request_id` visible to [`current_request_id`] on this (blocking) thread,
+/// so errors logged off the async task still name their request.
+pub fn on_blocking_thread<T>(request_id: Option<String>, work: impl FnOnce() -> T) -> T {
+    /// Clears the id even if `work` panics, so a reused thread never reports a stale one.
+    struct Reset;
+    impl Drop for Reset {
+        fn drop(&mut self) {
+            BLOCKING_REQUEST_ID.with(|id| *id.borrow_mut() = None);
+        }
+    }
+    BLOCKING_REQUEST_ID.with(|id| *id.borrow_mut() = request_id);
+    let _reset = Reset;
+    work()
+}
+
+fn accepted_request_id(value: Option<&HeaderValue>) -> Option<String> {
+    let value = value?.to_str().ok()?;
+    let acceptable = !value.is_empty()
+        && value.len() <= MAX_REQUEST_ID_LENGTH
+        && value.bytes().all(|b| b.is_ascii_graphic());
+    acceptable.then(|| value.to_owned())
+}
+
+/// The middleware function (`actix_web::middleware::from_fn`).
+pub async fn request_context(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<BoxBody>, Error> {
+    let request_id = accepted_request_id(req.headers().get(&X_REQUEST_ID))
+        .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    // Not a clone of the request itself: routing needs to own it uniquely.
+    let (method, uri) = (req.method().clone(), req.uri().to_string());
+
+    let handled = REQUEST_ID.scope(request_id.clone(), async move {
+        // A panic in a handler must cost one request, not the connection or the worker.
+        match AssertUnwindSafe(next.call(req)).catch_unwind().await {
+            Ok(Ok(response)) => response.map_into_boxed_body(),
+            // Errors raised by middleware are rendered here, inside the scope, as problems.
+            Ok(Err(error)) => ServiceResponse::new(detached(method, &uri), error.error_response()),
+            Err(_panic) => {
+                let error = ApiError::internal("handler panicked (see the panic message above)");
+                ServiceResponse::new(detached(method, &uri), error.error_response())
+            }
+        }
+    });
+    let mut response = handled.await;
+    if let Ok(value) = HeaderValue::from_str(&request_id) {
+        response.headers_mut().insert(X_REQUEST_ID, value);
+    }
+    Ok(response)
+}
+
+/// A stand-in for a request that was consumed by a handler that failed. Only its method and
+/// URI are needed: the access log reads everything else before the request is handled.
+fn detached(method: actix_web::http::Method, uri: &str) -> actix_web::HttpRequest {
+    actix_web::test::TestRequest::default()
+        .method(method)
+        .uri(uri)
+        .to_http_request()
+}
+
+/// Logs panics through the logger with the request id, instead of the default hook's bare
+/// stderr line. The panic message goes to the log only, never to the client.
+pub fn install_panic_hook() {
+    std::panic::set_hook(Box::new(|info| {
+        let location = info
+            .location()
+            .map(|l| format!("{}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        let message = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "non-string panic payload".to_owned());
+        log::error!(
+            "panic in request {} at {location}: {message}",
+            current_request_id().unwrap_or_else(|| "-".into())
+        );
+    }));
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_printable_ids_up_to_the_limit() {
+        let ok = HeaderValue::from_static("abc-123_XYZ");
+        assert_eq!(
+            accepted_request_id(Some(&ok)).as_deref(),
+            Some("abc-123_XYZ")
+        );
+        let long = HeaderValue::from_str(&"a".repeat(MAX_REQUEST_ID_LENGTH)).expect("ascii");
+        assert!(accepted_request_id(Some(&long)).is_some());
+        let too_long =
+            HeaderValue::from_str(&"a".repeat(MAX_REQUEST_ID_LENGTH + 1)).expect("ascii");
+        assert!(accepted_request_id(Some(&too_long)).is_none());
+        let spaced = HeaderValue::from_static("has space");
+        assert!(accepted_request_id(Some(&spaced)).is_none());
+        assert!(accepted_request_id(None).is_none());
+    }
+}

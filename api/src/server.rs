@@ -1,0 +1,179 @@
+//! Assembling and running the HTTP server.
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::http::header::{ALLOW, CONTENT_TYPE, LOCATION};
+use actix_web::middleware::{Logger, from_fn};
+use actix_web::{App, HttpRequest, HttpResponse, HttpServer, error, web};
+use std::net::TcpListener;
+use std::sync::Arc;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::config::ServeSettings;
+use crate::error::{ApiError, ErrorCode};
+use crate::openapi;
+use crate::request_context::request_context;
+use crate::routes;
+use crate::state::AppState;
+
+/// Extra routes mounted beside the documented ones (tests use this to exercise shared
+/// mechanisms, such as panic containment, through a real server).
+pub type ExtraRoutes = Arc<dyn Fn(&mut web::ServiceConfig) + Send + Sync>;
+
+/// The OpenAPI document, rendered once at start-up.
+struct Documents {
+    spec: utoipa::openapi::OpenApi,
+    yaml: String,
+}
+
+pub struct Application {
+    port: u16,
+    server: Server,
+}
+
+impl Application {
+    /// Binds the listener and prepares the workers; serving starts with [`Application::run`].
+    pub fn build(
+        state: AppState,
+        settings: &ServeSettings,
+        extra: Option<ExtraRoutes>,
+    ) -> Result<Self, String> {
+        let spec = openapi::spec();
+        let yaml = spec
+            .to_yaml()
+            .map_err(|e| format!("cannot render the OpenAPI document: {e}"))?;
+        let listener = TcpListener::bind(settings.bind)
+            .map_err(|e| format!("cannot listen on {}: {e}", settings.bind))?;
+        let port = listener
+            .local_addr()
+            .map_err(|e| format!("cannot read the bound address: {e}"))?
+            .port();
+        let route_table = web::Data::new(routes::RouteTable::from_spec(&spec));
+        let state = web::Data::new(state);
+        let documents = Arc::new(Documents { spec, yaml });
+        let server = HttpServer::new(move || {
+            let documents = documents.clone();
+            let extra = extra.clone();
+            App::new()
+                .into_utoipa_app()
+                .app_data(state.clone())
+                .app_data(route_table.clone())
+                .app_data(web::PathConfig::default().error_handler(|error, _| {
+                    ApiError::new(
+                        ErrorCode::InvalidPathParameter,
+                        format!(
+                            "A path parameter is malformed: {}.",
+                            strip_prefix(&error.to_string())
+                        ),
+                    )
+                    .into()
+                }))
+                .app_data(web::QueryConfig::default().error_handler(|error, _| {
+                    ApiError::new(
+                        ErrorCode::InvalidQueryParameter,
+                        format!(
+                            "The query string is invalid: {}.",
+                            strip_prefix(&error.to_string())
+                        ),
+                    )
+                    .into()
+                }))
+                .app_data(web::JsonConfig::default().error_handler(|error, _| {
+                    ApiError::new(ErrorCode::MalformedJson, error.to_string()).into()
+                }))
+                .configure(routes::configure)
+                .into_app()
+                .service(
+                    SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", documents.spec.clone()),
+                )
+                .route("/docs", web::get().to(docs_redirect))
+                .route(
+                    "/openapi.yaml",
+                    web::get().to(move || {
+                        let yaml = documents.yaml.clone();
+                        async move {
+                            HttpResponse::Ok()
+                                .insert_header((CONTENT_TYPE, "application/yaml"))
+                                .body(yaml)
+                        }
+                    }),
+                )
+                .configure(|cfg| {
+                    if let Some(extra) = &extra {
+                        extra(cfg);
+                    }
+                })
+                .default_service(web::to(fallback))
+                .wrap(from_fn(request_context))
+                .wrap(access_log())
+        })
+        .workers(settings.workers)
+        .shutdown_timeout(settings.shutdown_timeout_seconds)
+        .listen(listener)
+        .map_err(|e| format!("cannot serve on {}: {e}", settings.bind))?
+        .run();
+        Ok(Self { port, server })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped. SIGTERM stops gracefully: the listener closes and in-flight
+    /// requests complete (up to the shutdown timeout).
+    pub async fn run(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}
+
+/// One line per request: request id, client, method and path (never the query string or
+/// headers, which may carry credentials), status, size, duration.
+fn access_log() -> Logger {
+    Logger::new(r#"%{x-request-id}o %a "%{method}xi %U" %s %b %Dms"#)
+        .custom_request_replace("method", |req| req.method().to_string())
+}
+
+/// actix prefixes its extractor errors ("Path deserialize error: ..."); the prefix is noise.
+fn strip_prefix(message: &str) -> &str {
+    message.split_once(": ").map_or(message, |(_, rest)| rest)
+}
+
+async fn docs_redirect() -> HttpResponse {
+    HttpResponse::PermanentRedirect()
+        .insert_header((LOCATION, "/docs/"))
+        .finish()
+}
+
+/// No route matched: 405 with `Allow` when the path exists under other methods, 404 otherwise.
+async fn fallback(
+    req: HttpRequest,
+    routes: web::Data<routes::RouteTable>,
+) -> Result<HttpResponse, error::Error> {
+    let allowed = routes.allowed_methods(req.path());
+    if allowed.is_empty() {
+        return Err(ApiError::new(
+            ErrorCode::RouteNotFound,
+            format!("No route has the path {}.", req.path()),
+        )
+        .into());
+    }
+    let allow = allowed
+        .iter()
+        .map(|method| method.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(ApiError::new(
+        ErrorCode::MethodNotAllowed,
+        format!(
+            "{} does not accept {}; it accepts {allow}.",
+            req.path(),
+            req.method()
+        ),
+    )
+    .with_header(ALLOW, allow)
+    .into())
+}

@@ -1,0 +1,46 @@
+//! Turning settings into a ready application state: migrate, connect, load keys.
+
+use persistence::{DbPool, migrate};
+use std::sync::Arc;
+
+use crate::auth::{TokenService, load_embedded_secret, load_jwks};
+use crate::config::{Settings, check_auth};
+use crate::state::AppState;
+
+/// The token service for `settings`: the embedded key (configured or from the key file,
+/// created on first use) and the external issuer's keys, if configured.
+pub fn token_service(settings: &Settings) -> Result<TokenService, String> {
+    let auth = &settings.auth;
+    check_auth(auth)?;
+    let secret = load_embedded_secret(auth.jwt_secret.as_deref(), &settings.key_file())?;
+    let external = match (&auth.jwks_file, &auth.jwks_issuer) {
+        (Some(file), Some(issuer)) => Some(load_jwks(file, issuer.clone())?),
+        _ => None,
+    };
+    Ok(TokenService::new(
+        &secret,
+        auth.issuer.clone(),
+        auth.audience.clone(),
+        external,
+    ))
+}
+
+/// Applies pending migrations (when asked), builds the pool and the token service.
+pub fn prepare(
+    settings: &Settings,
+    pool_size: u32,
+    migrate_first: bool,
+) -> Result<AppState, String> {
+    let tokens = token_service(settings)?;
+    if migrate_first {
+        let applied = migrate::run_pending(&settings.database_url)?;
+        if !applied.is_empty() {
+            log::info!("applied migrations: {}", applied.join(", "));
+        }
+    }
+    let pool = DbPool::build(&settings.database_url, pool_size)?;
+    Ok(AppState {
+        pool,
+        tokens: Arc::new(tokens),
+    })
+}

@@ -1,0 +1,15 @@
+//! Pure Partner Center rules. Nothing here performs I/O or reads the clock: every rule is a
+//! function of its inputs (and of `now` where time matters), so it can be tested at its
+//! boundaries without a database or a server.
+
+pub mod account;
+pub mod country;
+pub mod email;
+pub mod field;
+pub mod ids;
+pub mod principal;
+pub mod role;
+pub mod text;
+pub mod verification;
+
+pub use field::{FieldError, FieldErrors};

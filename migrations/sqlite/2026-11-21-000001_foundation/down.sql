@@ -1,0 +1,4 @@
+DROP TABLE idempotency_keys;
+DROP TABLE user_roles;
+DROP TABLE users;
+DROP TABLE accounts;

@@ -1,0 +1,340 @@
+//! One connection type over SQLite and PostgreSQL, chosen by the URL scheme, and the pool.
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{
+    self, CustomizeConnection, ManageConnection, Pool, PooledConnection, R2D2Connection,
+};
+use diesel::{PgConnection, SqliteConnection};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::error::{DbError, DbResult};
+
+/// Both backends behind one diesel connection. Queries written once run on either; where SQL
+/// must differ, a repository matches on the variant, and nowhere else does.
+#[derive(diesel::MultiConnection)]
+pub enum DbConnection {
+    Pg(PgConnection),
+    Sqlite(SqliteConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl fmt::Display for Backend {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        })
+    }
+}
+
+/// A parsed `DATABASE_URL`. Only the two supported schemes parse; anything else is refused
+/// here, before diesel could fall back from one backend to the other and hide the real error.
+#[derive(Clone, PartialEq, Eq)]
+pub enum DatabaseUrl {
+    Sqlite(PathBuf),
+    Postgres(String),
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, String> {
+        let raw = raw.trim();
+        let scheme = raw
+            .split_once(':')
+            .map(|(scheme, _)| scheme.to_ascii_lowercase());
+        match scheme.as_deref() {
+            Some("postgres" | "postgresql") if raw.contains("://") => {
+                Ok(DatabaseUrl::Postgres(raw.to_owned()))
+            }
+            Some("sqlite") => {
+                let path = raw
+                    .split_once(':')
+                    .map(|(_, rest)| rest.strip_prefix("//").unwrap_or(rest))
+                    .unwrap_or_default();
+                if path.is_empty() {
+                    return Err("DATABASE_URL sqlite:// needs a file path, e.g. sqlite://partner-center.db".into());
+                }
+                if path == ":memory:" || path.contains("mode=memory") {
+                    return Err("DATABASE_URL: in-memory SQLite is not supported (every pooled connection would see its own empty database); use a file".into());
+                }
+                Ok(DatabaseUrl::Sqlite(PathBuf::from(path)))
+            }
+            Some(other) => Err(format!(
+                "DATABASE_URL scheme {other:?} is not supported; use sqlite://<file> or postgres://<user>@<host>/<database>"
+            )),
+            None => Err(
+                "DATABASE_URL has no scheme; use sqlite://<file> or postgres://<user>@<host>/<database>".into(),
+            ),
+        }
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self {
+            DatabaseUrl::Sqlite(_) => Backend::Sqlite,
+            DatabaseUrl::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    pub fn sqlite_path(&self) -> Option<&Path> {
+        match self {
+            DatabaseUrl::Sqlite(path) => Some(path),
+            DatabaseUrl::Postgres(_) => None,
+        }
+    }
+}
+
+/// Never prints a password: the URL appears in logs and error lines.
+impl fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            DatabaseUrl::Sqlite(path) => write!(f, "sqlite://{}", path.display()),
+            DatabaseUrl::Postgres(url) => f.write_str(&redact_password(url)),
+        }
+    }
+}
+
+impl fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self, f)
+    }
+}
+
+fn redact_password(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
+    let (authority, tail) = rest.split_at(authority_end);
+    match authority.rsplit_once('@') {
+        Some((userinfo, host)) => match userinfo.split_once(':') {
+            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
+            None => url.to_owned(),
+        },
+        None => url.to_owned(),
+    }
+}
+
+/// Applied to every SQLite connection, in this order: wait for locks before anything else
+/// (switching to WAL itself needs one), then WAL, then NORMAL sync (durable across a process
+/// crash in WAL mode, fsync only at checkpoints), then foreign keys (off by default in SQLite).
+pub const SQLITE_PRAGMAS: &str = "PRAGMA busy_timeout = 5000;
+PRAGMA journal_mode = WAL;
+PRAGMA synchronous = NORMAL;
+PRAGMA foreign_keys = ON;";
+
+/// Opens one connection of the kind the URL names, with the backend's own error message.
+pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, String> {
+    match url {
+        DatabaseUrl::Postgres(raw) => {
+            PgConnection::establish(raw)
+                .map(DbConnection::Pg)
+                .map_err(|error| {
+                    format!(
+                        "cannot connect to PostgreSQL at {url}: {}",
+                        error.to_string().trim()
+                    )
+                })
+        }
+        DatabaseUrl::Sqlite(path) => {
+            let mut conn =
+                SqliteConnection::establish(&path.to_string_lossy()).map_err(|error| {
+                    format!(
+                        "cannot open SQLite database {}: {}",
+                        path.display(),
+                        error.to_string().trim()
+                    )
+                })?;
+            conn.batch_execute(SQLITE_PRAGMAS).map_err(|error| {
+                format!("cannot use SQLite database {}: {error}", path.display())
+            })?;
+            Ok(DbConnection::Sqlite(conn))
+        }
+    }
+}
+
+/// Builds pool connections of exactly the backend the URL names.
+#[derive(Debug, Clone)]
+pub struct DbManager {
+    url: DatabaseUrl,
+}
+
+impl ManageConnection for DbManager {
+    type Connection = DbConnection;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConnection, r2d2::Error> {
+        establish(&self.url).map_err(|message| {
+            r2d2::Error::ConnectionError(ConnectionError::BadConnection(message))
+        })
+    }
+
+    fn is_valid(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        conn.ping().map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        std::thread::panicking() || conn.is_broken()
+    }
+}
+
+/// Re-applies the SQLite pragmas whenever the pool hands out a fresh connection, so every
+/// connection is configured even if one was opened by r2d2's background replenishment.
+#[derive(Debug)]
+struct SqlitePragmas;
+
+impl CustomizeConnection<DbConnection, r2d2::Error> for SqlitePragmas {
+    fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
+        if let DbConnection::Sqlite(inner) = conn {
+            inner
+                .batch_execute(SQLITE_PRAGMAS)
+                .map_err(r2d2::Error::QueryError)?;
+        }
+        Ok(())
+    }
+}
+
+pub type PooledDb = PooledConnection<DbManager>;
+
+/// The connection pool, built once at start-up and shared by every worker.
+#[derive(Clone)]
+pub struct DbPool {
+    pool: Pool<DbManager>,
+    backend: Backend,
+}
+
+impl DbPool {
+    /// Connects once first, so a wrong URL or an unreachable server fails start-up with the
+    /// backend's real error instead of a pool timeout.
+    pub fn build(url: &DatabaseUrl, max_size: u32) -> Result<Self, String> {
+        drop(establish(url)?);
+        let backend = url.backend();
+        let pool = Pool::builder()
+            .max_size(max_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(5))
+            // A local SQLite file cannot go stale; a PostgreSQL connection can (server restart).
+            .test_on_check_out(backend == Backend::Postgres)
+            .connection_customizer(Box::new(SqlitePragmas))
+            .build(DbManager { url: url.clone() })
+            .map_err(|error| format!("cannot build the connection pool for {url}: {error}"))?;
+        Ok(Self { pool, backend })
+    }
+
+    pub fn get(&self) -> DbResult<PooledDb> {
+        self.pool.get().map_err(DbError::from)
+    }
+
+    pub fn backend(&self) -> Backend {
+        self.backend
+    }
+
+    /// Connections in use and idle, for operations visibility.
+    pub fn state(&self) -> (u32, u32) {
+        let state = self.pool.state();
+        (
+            state.connections - state.idle_connections,
+            state.idle_connections,
+        )
+    }
+}
+
+/// Runs `f` in a transaction that holds the write lock from its first statement.
+///
+/// On SQLite this is `BEGIN IMMEDIATE`: a deferred transaction that reads and then writes can
+/// fail with SQLITE_BUSY at the write without waiting, whatever the busy_timeout. On PostgreSQL
+/// it is an ordinary READ COMMITTED transaction; repositories guard read-then-write with row
+/// locks or conditional updates and their row counts.
+pub fn write_transaction<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<DbError>,
+{
+    let begun = match conn {
+        DbConnection::Sqlite(inner) => {
+            AnsiTransactionManager::begin_transaction_sql(inner, "BEGIN IMMEDIATE")
+        }
+        DbConnection::Pg(inner) => {
+            <AnsiTransactionManager as TransactionManager<PgConnection>>::begin_transaction(inner)
+        }
+    };
+    begun.map_err(DbError::from)?;
+    match f(conn) {
+        Ok(value) => {
+            <DbConnection as Connection>::TransactionManager::commit_transaction(conn)
+                .map_err(DbError::from)?;
+            Ok(value)
+        }
+        Err(error) => {
+            if let Err(rollback) =
+                <DbConnection as Connection>::TransactionManager::rollback_transaction(conn)
+            {
+                // The connection is now marked broken and the pool will discard it.
+                log::error!("rollback failed: {rollback}");
+            }
+            Err(error)
+        }
+    }
+}
+
+/// One round trip to the database.
+pub fn ping(conn: &mut DbConnection) -> DbResult<()> {
+    conn.batch_execute("SELECT 1")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn parses_supported_schemes_only() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite://partner-center.db"),
+            Ok(DatabaseUrl::Sqlite(PathBuf::from("partner-center.db")))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:///var/lib/pc/pc.db"),
+            Ok(DatabaseUrl::Sqlite(PathBuf::from("/var/lib/pc/pc.db")))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:data.db"),
+            Ok(DatabaseUrl::Sqlite(PathBuf::from("data.db")))
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgres://postgres@127.0.0.1:5432/test").map(|u| u.backend()),
+            Ok(Backend::Postgres)
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://u@h/d").map(|u| u.backend()),
+            Ok(Backend::Postgres)
+        );
+        for bad in [
+            "mysql://root@localhost/x",
+            "partner-center.db",
+            "sqlite://",
+            "sqlite://:memory:",
+            "http://x",
+        ] {
+            assert!(DatabaseUrl::parse(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn display_hides_the_password() {
+        let url = DatabaseUrl::parse("postgres://pc:s3cret@db.internal:5432/pc?sslmode=require")
+            .expect("valid");
+        assert_eq!(
+            url.to_string(),
+            "postgres://pc:***@db.internal:5432/pc?sslmode=require"
+        );
+        let url = DatabaseUrl::parse("postgres://pc@db/pc").expect("valid");
+        assert_eq!(url.to_string(), "postgres://pc@db/pc");
+    }
+}

@@ -1,0 +1,280 @@
+//! Partner accounts and the users who enrolled them.
+
+use chrono::{DateTime, Utc};
+use diesel::prelude::*;
+use domain::account::CompanyProfile;
+use domain::email::EmailAddress;
+use domain::ids::{AccountId, DirectoryId, PartnerId, UserId};
+use domain::role::Role;
+use domain::verification::VerificationStatus;
+
+use crate::connection::DbConnection;
+use crate::error::{DbError, DbResult, is_unique_violation_on};
+use crate::page::{Page, PageRequest};
+use crate::repos::{from_db_time, to_db_time};
+use crate::schema::{accounts, user_roles, users};
+use crate::tenant::{AccountScope, Membership, OperatorAccess, parse_id};
+
+#[derive(Debug, Clone, Queryable, Selectable, Insertable)]
+#[diesel(table_name = accounts)]
+struct AccountRow {
+    id: String,
+    directory_id: String,
+    partner_id: String,
+    legal_name: String,
+    address_line1: String,
+    address_line2: Option<String>,
+    city: String,
+    state_or_province: Option<String>,
+    postal_code: Option<String>,
+    country: String,
+    website: String,
+    contact_first_name: String,
+    contact_last_name: String,
+    contact_email: String,
+    contact_phone: String,
+    verification_status: String,
+    owner_user_id: String,
+    version: i64,
+    created_at: chrono::NaiveDateTime,
+    updated_at: chrono::NaiveDateTime,
+}
+
+/// An account as stored. Text fields are kept as written: they were valid when accepted, and a
+/// rule tightened later must not make old rows unreadable.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Account {
+    pub id: AccountId,
+    pub directory_id: DirectoryId,
+    pub partner_id: String,
+    pub legal_name: String,
+    pub address_line1: String,
+    pub address_line2: Option<String>,
+    pub city: String,
+    pub state_or_province: Option<String>,
+    pub postal_code: Option<String>,
+    pub country: String,
+    pub website: String,
+    pub contact_first_name: String,
+    pub contact_last_name: String,
+    pub contact_email: String,
+    pub contact_phone: String,
+    pub verification_status: VerificationStatus,
+    pub owner_user_id: UserId,
+    /// Bumped by every change; the HTTP layer serves it as the ETag.
+    pub version: i64,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<AccountRow> for Account {
+    type Error = DbError;
+
+    fn try_from(row: AccountRow) -> DbResult<Self> {
+        Ok(Account {
+            id: parse_id("accounts", &row.id)?,
+            directory_id: parse_id("accounts", &row.directory_id)?,
+            verification_status: VerificationStatus::parse(&row.verification_status).ok_or_else(
+                || {
+                    DbError::corrupt(
+                        "accounts",
+                        format!("verification status {:?}", row.verification_status),
+                    )
+                },
+            )?,
+            owner_user_id: parse_id("accounts", &row.owner_user_id)?,
+            partner_id: row.partner_id,
+            legal_name: row.legal_name,
+            address_line1: row.address_line1,
+            address_line2: row.address_line2,
+            city: row.city,
+            state_or_province: row.state_or_province,
+            postal_code: row.postal_code,
+            country: row.country,
+            website: row.website,
+            contact_first_name: row.contact_first_name,
+            contact_last_name: row.contact_last_name,
+            contact_email: row.contact_email,
+            contact_phone: row.contact_phone,
+            version: row.version,
+            created_at: from_db_time(row.created_at),
+            updated_at: from_db_time(row.updated_at),
+        })
+    }
+}
+
+/// An enrollment: the company, its directory, and the person enrolling it.
+#[derive(Debug, Clone)]
+pub struct NewAccount {
+    pub directory: DirectoryId,
+    pub profile: CompanyProfile,
+    pub owner_email: EmailAddress,
+    pub owner_first_name: Option<String>,
+    pub owner_last_name: Option<String>,
+}
+
+/// The directory already has a partner account (one directory, one account).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DirectoryHasAccount;
+
+/// PartnerIDs are drawn at random; a collision is retried with a fresh draw.
+const PARTNER_ID_ATTEMPTS: usize = 16;
+
+/// Creates the account, its owner as a `global_admin` user, and returns both. Run inside
+/// `write_transaction`: the existence check and the inserts must be one unit.
+pub fn create(
+    conn: &mut DbConnection,
+    new: &NewAccount,
+    now: DateTime<Utc>,
+    mut draw_partner_id: impl FnMut() -> PartnerId,
+) -> DbResult<Result<(Account, Membership), DirectoryHasAccount>> {
+    let directory_key = new.directory.to_string();
+    let existing: i64 = accounts::table
+        .filter(accounts::directory_id.eq(&directory_key))
+        .count()
+        .get_result(conn)?;
+    if existing > 0 {
+        return Ok(Err(DirectoryHasAccount));
+    }
+
+    let account_id = AccountId::generate();
+    let owner_id = UserId::generate();
+    let profile = &new.profile;
+    let mut row = AccountRow {
+        id: account_id.to_string(),
+        directory_id: directory_key,
+        partner_id: String::new(),
+        legal_name: profile.legal_name.clone(),
+        address_line1: profile.address.line1.clone(),
+        address_line2: profile.address.line2.clone(),
+        city: profile.address.city.clone(),
+        state_or_province: profile.address.state_or_province.clone(),
+        postal_code: profile.address.postal_code.clone(),
+        country: profile.country.code().to_owned(),
+        website: profile.website.as_str().to_owned(),
+        contact_first_name: profile.primary_contact.first_name.clone(),
+        contact_last_name: profile.primary_contact.last_name.clone(),
+        contact_email: profile.primary_contact.email.as_str().to_owned(),
+        contact_phone: profile.primary_contact.phone.as_str().to_owned(),
+        verification_status: VerificationStatus::INITIAL.id().to_owned(),
+        owner_user_id: owner_id.to_string(),
+        version: 1,
+        created_at: to_db_time(now),
+        updated_at: to_db_time(now),
+    };
+
+    let mut inserted = false;
+    for _ in 0..PARTNER_ID_ATTEMPTS {
+        row.partner_id = draw_partner_id().as_str().to_owned();
+        // A savepoint, so a collision does not abort the enclosing transaction on PostgreSQL.
+        let attempt = conn.transaction(|conn| {
+            diesel::insert_into(accounts::table)
+                .values(&row)
+                .execute(conn)
+        });
+        match attempt {
+            Ok(_) => {
+                inserted = true;
+                break;
+            }
+            Err(error) if is_unique_violation_on(&error, "partner_id") => continue,
+            // Another enrollment of the same directory committed between our check and insert.
+            Err(error) if is_unique_violation_on(&error, "directory_id") => {
+                return Ok(Err(DirectoryHasAccount));
+            }
+            Err(error) => return Err(error.into()),
+        }
+    }
+    if !inserted {
+        return Err(DbError::corrupt(
+            "accounts",
+            format!("no free PartnerID after {PARTNER_ID_ATTEMPTS} draws"),
+        ));
+    }
+
+    diesel::insert_into(users::table)
+        .values((
+            users::account_id.eq(&row.id),
+            users::id.eq(&row.owner_user_id),
+            users::email.eq(new.owner_email.as_str()),
+            users::email_key.eq(new.owner_email.as_str().to_lowercase()),
+            users::first_name.eq(&new.owner_first_name),
+            users::last_name.eq(&new.owner_last_name),
+            users::created_at.eq(to_db_time(now)),
+            users::updated_at.eq(to_db_time(now)),
+        ))
+        .execute(conn)?;
+    diesel::insert_into(user_roles::table)
+        .values((
+            user_roles::account_id.eq(&row.id),
+            user_roles::user_id.eq(&row.owner_user_id),
+            user_roles::role.eq(Role::GlobalAdmin.id()),
+        ))
+        .execute(conn)?;
+
+    let membership = Membership {
+        scope: AccountScope::new(account_id),
+        user_id: owner_id,
+        email: new.owner_email.as_str().to_owned(),
+        roles: vec![Role::GlobalAdmin],
+        is_owner: true,
+    };
+    Ok(Ok((Account::try_from(row)?, membership)))
+}
+
+/// The caller's own account.
+pub fn get(conn: &mut DbConnection, scope: &AccountScope) -> DbResult<Account> {
+    accounts::table
+        .find(scope.key())
+        .select(AccountRow::as_select())
+        .first(conn)?
+        .try_into()
+}
+
+/// Filters of the operator's account list.
+#[derive(Debug, Clone, Default)]
+pub struct AccountFilter {
+    pub verification_status: Option<VerificationStatus>,
+}
+
+/// Every account, oldest first (ids are time-ordered UUIDs), one keyset page at a time.
+pub fn list_for_operator(
+    conn: &mut DbConnection,
+    _access: &OperatorAccess,
+    filter: &AccountFilter,
+    page: &PageRequest,
+) -> DbResult<Page<Account>> {
+    let mut query = accounts::table
+        .select(AccountRow::as_select())
+        .order(accounts::id.asc())
+        .limit(page.fetch_limit())
+        .into_boxed();
+    if let Some(status) = filter.verification_status {
+        query = query.filter(accounts::verification_status.eq(status.id()));
+    }
+    if let Some(after) = &page.after {
+        query = query.filter(accounts::id.gt(after.clone()));
+    }
+    let rows = query
+        .load::<AccountRow>(conn)?
+        .into_iter()
+        .map(Account::try_from)
+        .collect::<DbResult<Vec<_>>>()?;
+    Ok(page.finish(rows, |account| account.id.to_string()))
+}
+
+/// One account by id, for an operator.
+pub fn get_for_operator(
+    conn: &mut DbConnection,
+    access: &OperatorAccess,
+    id: AccountId,
+) -> DbResult<Option<Account>> {
+    let scope = access.scope(id);
+    accounts::table
+        .find(scope.key())
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Account::try_from)
+        .transpose()
+}

@@ -1,0 +1,17 @@
+//! One repository per aggregate. Functions that write expect to run inside
+//! [`crate::connection::write_transaction`], so a caller can compose them atomically.
+
+pub mod accounts;
+pub mod idempotency;
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+
+/// Stored instants are UTC `TIMESTAMP`s at microsecond precision (PostgreSQL's), on both
+/// backends, so a value reads back exactly as it was written.
+pub fn to_db_time(at: DateTime<Utc>) -> NaiveDateTime {
+    at.naive_utc()
+}
+
+pub fn from_db_time(at: NaiveDateTime) -> DateTime<Utc> {
+    at.and_utc()
+}

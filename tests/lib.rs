@@ -1,0 +1,1 @@
+//! Intentionally empty: this crate exists to hold the `it` integration-test binary.
