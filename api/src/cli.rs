@@ -134,10 +134,21 @@ pub fn main() -> ExitCode {
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
-            eprintln!("partner-center: {message}");
+            eprintln!("partner-center: {}", one_line(&message));
             ExitCode::from(2)
         }
     }
+}
+
+/// Start-up errors print as one line, even when a library's message spans several (libpq's
+/// "connection refused" adds a hint on a second line).
+fn one_line(message: &str) -> String {
+    message
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn settings(global: GlobalArgs) -> Result<Settings, String> {
@@ -250,5 +261,18 @@ async fn purge_idempotency_keys(state: crate::state::AppState) {
             Ok(count) => log::info!("purged {count} expired idempotency keys"),
             Err(error) => log::warn!("idempotency key purge failed: {error}"),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn multi_line_messages_fold_into_one() {
+        assert_eq!(
+            one_line("connection refused\n\tIs the server running?\n"),
+            "connection refused Is the server running?"
+        );
     }
 }

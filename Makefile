@@ -1,0 +1,44 @@
+# The two commands of the README: `make run` and `make test`. Everything else supports them.
+CARGO ?= cargo
+BIN := partner-center
+
+.PHONY: run build test lint fmt openapi openapi-check openapi-validate
+
+## Build and start the service on the embedded SQLite database (./partner-center.db).
+run:
+	$(CARGO) run --release --locked -p api --bin $(BIN) -- serve
+
+build:
+	$(CARGO) build --release --locked -p api --bin $(BIN)
+
+## Run every test. With TEST_DATABASE_URL=postgres://... every HTTP test also runs on PostgreSQL.
+test:
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		echo "make test: HTTP tests run on SQLite and on PostgreSQL ($$TEST_DATABASE_URL)"; \
+	else \
+		echo "make test: HTTP tests run on SQLite (set TEST_DATABASE_URL=postgres://... to add PostgreSQL)"; \
+	fi
+	$(CARGO) build --locked -p api --bin $(BIN)
+	$(CARGO) test --locked --workspace -- --test-threads 4
+
+lint:
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy --locked --workspace --all-targets -- -D warnings
+
+fmt:
+	$(CARGO) fmt --all
+
+## Regenerate the checked-in contract from the code.
+openapi:
+	$(CARGO) run --quiet --locked -p api --bin $(BIN) -- openapi > openapi.yaml
+
+## Fail when openapi.yaml differs from what the code generates.
+openapi-check:
+	@$(CARGO) run --quiet --locked -p api --bin $(BIN) -- openapi | diff -u openapi.yaml - \
+		|| (echo "openapi.yaml is out of date: run make openapi" && exit 1)
+
+## Validate openapi.yaml as OpenAPI 3.1 (openapi-spec-validator from PyPI).
+openapi-validate:
+	@python3 -c "import openapi_spec_validator" 2>/dev/null \
+		|| python3 -m pip install --quiet --disable-pip-version-check "openapi-spec-validator==0.9.0"
+	python3 -m openapi_spec_validator openapi.yaml

@@ -1,0 +1,425 @@
+//! Test harness: every test gets its own database (a temporary SQLite file, or a fresh
+//! PostgreSQL database when TEST_DATABASE_URL is set) and its own server on an ephemeral port.
+
+use api::auth::TokenService;
+use api::config::{AuthSettings, ServeSettings, Settings};
+use api::server::{Application, ExtraRoutes};
+use diesel::{Connection, PgConnection, RunQueryDsl};
+use domain::email::EmailAddress;
+use domain::principal::Principal;
+use persistence::DatabaseUrl;
+use reqwest::header::{HeaderMap, HeaderValue};
+use reqwest::{Method, StatusCode};
+use serde_json::{Value, json};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+use tempfile::TempDir;
+use uuid::Uuid;
+
+pub const ISSUER: &str = "partner-center";
+pub const AUDIENCE: &str = "partner-center-api";
+pub const EXTERNAL_ISSUER: &str = "https://login.example.test/";
+/// 48 bytes: above the 32-byte minimum.
+pub const TEST_SECRET: &str = "test-secret-0123456789abcdefghijklmnopqrstuvwxyz";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Db {
+    Sqlite,
+    #[cfg_attr(not(pg_tests), allow(dead_code))]
+    Postgres,
+}
+
+/// A database of the test's own, removed when dropped.
+pub struct TestDb {
+    pub url: String,
+    pub dir: TempDir,
+    postgres: Option<(String, String)>,
+}
+
+impl TestDb {
+    pub fn create(db: Db) -> Self {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        match db {
+            Db::Sqlite => TestDb {
+                url: format!("sqlite://{}", dir.path().join("test.db").display()),
+                dir,
+                postgres: None,
+            },
+            Db::Postgres => {
+                let admin = std::env::var("TEST_DATABASE_URL")
+                    .expect("these tests were built with TEST_DATABASE_URL set; set it when running them too");
+                let name = format!("pc_test_{}", Uuid::now_v7().simple());
+                let mut conn =
+                    PgConnection::establish(&admin).expect("connect to TEST_DATABASE_URL");
+                diesel::sql_query(format!("CREATE DATABASE {name}"))
+                    .execute(&mut conn)
+                    .expect("create the test database");
+                TestDb {
+                    url: with_database(&admin, &name),
+                    dir,
+                    postgres: Some((admin, name)),
+                }
+            }
+        }
+    }
+
+    pub fn database_url(&self) -> DatabaseUrl {
+        DatabaseUrl::parse(&self.url).expect("valid test database url")
+    }
+}
+
+impl Drop for TestDb {
+    fn drop(&mut self) {
+        if let Some((admin, name)) = &self.postgres
+            && let Ok(mut conn) = PgConnection::establish(admin)
+        {
+            let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                .execute(&mut conn);
+        }
+    }
+}
+
+/// `postgres://user@host:port/old?params` with the database name replaced.
+fn with_database(url: &str, name: &str) -> String {
+    let (scheme, rest) = url.split_once("://").expect("url with scheme");
+    let (authority, tail) = match rest.find('/') {
+        Some(index) => (&rest[..index], &rest[index..]),
+        None => (rest, ""),
+    };
+    let query = tail.find('?').map(|index| &tail[index..]).unwrap_or("");
+    format!("{scheme}://{authority}/{name}{query}")
+}
+
+pub fn settings_for(db: &TestDb) -> Settings {
+    Settings {
+        database_url: db.database_url(),
+        auth: AuthSettings {
+            jwt_secret: Some(TEST_SECRET.to_owned()),
+            issuer: ISSUER.to_owned(),
+            audience: AUDIENCE.to_owned(),
+            jwks_file: None,
+            jwks_issuer: None,
+        },
+        data_dir: db.dir.path().to_path_buf(),
+    }
+}
+
+/// How a test server is set up beyond the defaults.
+#[derive(Default)]
+pub struct Options {
+    pub migrate: bool,
+    pub jwks_file: Option<PathBuf>,
+}
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub tokens: Arc<TokenService>,
+    handle: actix_web::dev::ServerHandle,
+    // Dropped after the server is told to stop (fields drop in declaration order).
+    pub db: TestDb,
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Sends the stop command now; the workers wind down on their own.
+        drop(self.handle.stop(false));
+    }
+}
+
+/// Routes mounted only in tests, to drive shared mechanisms through a real server.
+fn test_routes() -> ExtraRoutes {
+    Arc::new(|cfg: &mut actix_web::web::ServiceConfig| {
+        cfg.route("/__test/panic", actix_web::web::get().to(panicking_handler));
+    })
+}
+
+async fn panicking_handler() -> actix_web::HttpResponse {
+    panic!("the panic message must not reach the client")
+}
+
+impl TestApp {
+    pub async fn spawn(db: Db) -> Self {
+        Self::spawn_with(
+            db,
+            Options {
+                migrate: true,
+                ..Options::default()
+            },
+        )
+        .await
+    }
+
+    pub async fn spawn_with(db: Db, options: Options) -> Self {
+        let db = TestDb::create(db);
+        let mut settings = settings_for(&db);
+        if let Some(jwks) = options.jwks_file {
+            settings.auth.jwks_file = Some(jwks);
+            settings.auth.jwks_issuer = Some(EXTERNAL_ISSUER.to_owned());
+        }
+        let serve = ServeSettings {
+            bind: "127.0.0.1:0".parse().expect("address"),
+            workers: 1,
+            pool_size: 4,
+            shutdown_timeout_seconds: 5,
+            migrate_on_start: options.migrate,
+        };
+        let state = api::startup::prepare(&settings, serve.pool_size, serve.migrate_on_start)
+            .expect("application state");
+        let tokens = state.tokens.clone();
+        let app = Application::build(state, &serve, Some(test_routes())).expect("server");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let handle = app.handle();
+        actix_rt::spawn(app.run());
+        TestApp {
+            base,
+            client: reqwest::Client::builder()
+                .timeout(Duration::from_secs(30))
+                .redirect(reqwest::redirect::Policy::none())
+                .build()
+                .expect("http client"),
+            tokens,
+            handle,
+            db,
+        }
+    }
+
+    pub fn user_token(&self, directory: Uuid, email: &str) -> String {
+        let principal = Principal::User {
+            email: EmailAddress::parse(email).expect("valid email"),
+            directory: directory.to_string().parse().expect("uuid"),
+        };
+        self.tokens
+            .issue(
+                &principal,
+                chrono::Utc::now(),
+                chrono::Duration::minutes(10),
+            )
+            .expect("token")
+    }
+
+    pub fn operator_token(&self) -> String {
+        let principal = Principal::Operator {
+            email: EmailAddress::parse("operator@partner-center.example").expect("valid email"),
+        };
+        self.tokens
+            .issue(
+                &principal,
+                chrono::Utc::now(),
+                chrono::Duration::minutes(10),
+            )
+            .expect("token")
+    }
+
+    pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.client.request(method, format!("{}{path}", self.base))
+    }
+
+    pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
+        let mut request = self.request(Method::GET, path);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        Reply::from(request.send().await.expect("request sent")).await
+    }
+
+    pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> Reply {
+        Reply::from(
+            self.request(Method::POST, path)
+                .bearer_auth(token)
+                .json(body)
+                .send()
+                .await
+                .expect("request sent"),
+        )
+        .await
+    }
+
+    /// Creates an account for a fresh directory; returns (directory, owner token, account).
+    pub async fn create_account(&self) -> (Uuid, String, Value) {
+        let directory = Uuid::now_v7();
+        let token = self.user_token(directory, "jane.doe@contoso.com");
+        let reply = self
+            .post_json("/v1/accounts", &token, &account_body())
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        (directory, token, reply.json())
+    }
+}
+
+/// A response, read whole.
+#[derive(Debug)]
+pub struct Reply {
+    pub status: StatusCode,
+    pub headers: HeaderMap,
+    pub text: String,
+}
+
+impl Reply {
+    pub async fn from(response: reqwest::Response) -> Self {
+        let status = response.status();
+        let headers = response.headers().clone();
+        let text = response.text().await.expect("response body");
+        Reply {
+            status,
+            headers,
+            text,
+        }
+    }
+
+    pub fn json(&self) -> Value {
+        serde_json::from_str(&self.text).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.text))
+    }
+
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .get(name)
+            .and_then(|v: &HeaderValue| v.to_str().ok())
+    }
+
+    /// Asserts an RFC 9457 problem with this status and code, whose `request_id` is the
+    /// response's `X-Request-Id`; returns the body.
+    #[track_caller]
+    pub fn assert_problem(&self, status: u16, code: &str) -> Value {
+        assert_eq!(self.status.as_u16(), status, "status of {}", self.text);
+        assert_eq!(
+            self.header("content-type"),
+            Some("application/problem+json"),
+            "{}",
+            self.text
+        );
+        let body = self.json();
+        assert_eq!(body["code"], code, "{}", self.text);
+        assert_eq!(body["status"], status, "{}", self.text);
+        assert_eq!(body["type"], format!("urn:partner-center:problem:{code}"));
+        assert!(body["title"].as_str().is_some_and(|t| !t.is_empty()));
+        assert!(body["detail"].as_str().is_some_and(|t| !t.is_empty()));
+        let request_id = self.header("x-request-id").expect("x-request-id header");
+        assert_eq!(body["request_id"], request_id);
+        body
+    }
+
+    /// The `(field, code)` pairs of a validation problem.
+    pub fn field_errors(&self) -> Vec<(String, String)> {
+        self.json()["errors"]
+            .as_array()
+            .map(|errors| {
+                errors
+                    .iter()
+                    .map(|e| {
+                        (
+                            e["field"].as_str().unwrap_or_default().to_owned(),
+                            e["code"].as_str().unwrap_or_default().to_owned(),
+                        )
+                    })
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A valid enrollment body.
+pub fn account_body() -> Value {
+    json!({
+        "legal_name": "Contoso Ltd.",
+        "address": {
+            "line1": "1 Microsoft Way",
+            "city": "Redmond",
+            "state_or_province": "WA",
+            "postal_code": "98052"
+        },
+        "country": "US",
+        "website": "https://www.contoso.com",
+        "primary_contact": {
+            "first_name": "Jane",
+            "last_name": "Doe",
+            "email": "jane.doe@contoso.com",
+            "phone": "+1 425 555 0100"
+        }
+    })
+}
+
+pub fn fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures")
+        .join(name)
+}
+
+/// The `partner-center` binary of this build (`make test` builds it first).
+pub fn binary() -> PathBuf {
+    let exe = std::env::current_exe().expect("test executable path");
+    let profile_dir = exe
+        .parent()
+        .and_then(Path::parent)
+        .expect("target/<profile>/deps/<test>");
+    let binary = profile_dir.join("partner-center");
+    assert!(
+        binary.exists(),
+        "{} is missing: build it first with `cargo build -p api --bin partner-center` (`make test` does)",
+        binary.display()
+    );
+    binary
+}
+
+/// Runs each listed test on SQLite, and on PostgreSQL when the suite was built with
+/// TEST_DATABASE_URL. The body receives a running `TestApp` named as in the signature.
+#[macro_export]
+macro_rules! dual_test {
+    ($(async fn $name:ident($app:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn case($app: $crate::harness::TestApp) $body
+
+            #[actix_rt::test]
+            async fn sqlite() {
+                case($crate::harness::TestApp::spawn($crate::harness::Db::Sqlite).await).await
+            }
+
+            #[cfg(pg_tests)]
+            #[actix_rt::test]
+            async fn postgres() {
+                case($crate::harness::TestApp::spawn($crate::harness::Db::Postgres).await).await
+            }
+        }
+    )*};
+}
+
+/// Like [`dual_test!`], for tests that take the database kind and set up their own server.
+#[macro_export]
+macro_rules! dual_db_test {
+    ($(async fn $name:ident($db:ident) $body:block)*) => {$(
+        mod $name {
+            #[allow(unused_imports)]
+            use super::*;
+
+            async fn case($db: $crate::harness::Db) $body
+
+            #[actix_rt::test]
+            async fn sqlite() {
+                case($crate::harness::Db::Sqlite).await
+            }
+
+            #[cfg(pg_tests)]
+            #[actix_rt::test]
+            async fn postgres() {
+                case($crate::harness::Db::Postgres).await
+            }
+        }
+    )*};
+}
+
+#[test]
+fn database_names_are_replaced_in_postgres_urls() {
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        with_database("postgres://u:p@h/test?sslmode=disable", "x"),
+        "postgres://u:p@h/x?sslmode=disable"
+    );
+    assert_eq!(with_database("postgres://h", "x"), "postgres://h/x");
+}

@@ -1,0 +1,463 @@
+//! The `partner-center` binary as operators run it: commands, configuration errors, crash
+//! durability, graceful shutdown and what its logs contain.
+
+use crate::dual_db_test;
+use crate::harness::{AUDIENCE, Db, ISSUER, TEST_SECRET, TestDb, account_body, binary};
+use api::auth::TokenService;
+use domain::email::EmailAddress;
+use domain::principal::Principal;
+use nix::sys::signal::{Signal, kill};
+use nix::unistd::Pid;
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+use uuid::Uuid;
+
+/// A server process and everything it wrote to stderr.
+struct ServerProcess {
+    child: Child,
+    port: u16,
+    log: Arc<Mutex<Vec<String>>>,
+}
+
+impl ServerProcess {
+    fn start(database_url: &str, env: &[(&str, &str)]) -> Self {
+        let mut command = Command::new(binary());
+        command
+            .arg("serve")
+            .env_clear()
+            .env("DATABASE_URL", database_url)
+            .env("PC_BIND", "127.0.0.1:0")
+            .env("PC_WORKERS", "2")
+            .env("RUST_LOG", "info")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let mut child = command.spawn().expect("server started");
+        let stderr = child.stderr.take().expect("stderr");
+        let log = Arc::new(Mutex::new(Vec::new()));
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let sink = log.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+                if let Some(port) = line
+                    .split("listening on 127.0.0.1:")
+                    .nth(1)
+                    .and_then(|rest| rest.trim().parse::<u16>().ok())
+                {
+                    let _ = port_tx.send(port);
+                }
+                sink.lock().expect("log").push(line);
+            }
+        });
+        let port = port_rx
+            .recv_timeout(Duration::from_secs(30))
+            .unwrap_or_else(|_| panic!("the server did not start: {:?}", log.lock().expect("log")));
+        ServerProcess { child, port, log }
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    fn pid(&self) -> Pid {
+        Pid::from_raw(i32::try_from(self.child.id()).expect("pid"))
+    }
+
+    fn log(&self) -> String {
+        self.log.lock().expect("log").join("\n")
+    }
+
+    fn wait_for_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + within;
+        loop {
+            if let Some(status) = self.child.try_wait().expect("wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "the server did not exit: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+}
+
+impl Drop for ServerProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn tokens() -> TokenService {
+    TokenService::new(TEST_SECRET.as_bytes(), ISSUER.into(), AUDIENCE.into(), None)
+}
+
+fn user_token(directory: Uuid) -> String {
+    let principal = Principal::User {
+        email: EmailAddress::parse("jane.doe@contoso.com").expect("email"),
+        directory: directory.to_string().parse().expect("uuid"),
+    };
+    tokens()
+        .issue(
+            &principal,
+            chrono::Utc::now(),
+            chrono::Duration::minutes(10),
+        )
+        .expect("token")
+}
+
+fn operator_token() -> String {
+    let principal = Principal::Operator {
+        email: EmailAddress::parse("operator@partner-center.example").expect("email"),
+    };
+    tokens()
+        .issue(
+            &principal,
+            chrono::Utc::now(),
+            chrono::Duration::minutes(10),
+        )
+        .expect("token")
+}
+
+/// Every directory with an account, read through the operator list.
+async fn directories_with_accounts(
+    client: &reqwest::Client,
+    server: &ServerProcess,
+) -> Vec<String> {
+    let mut directories = Vec::new();
+    let mut path = "/v1/operator/accounts?limit=200".to_owned();
+    loop {
+        let page: serde_json::Value = client
+            .get(server.url(&path))
+            .bearer_auth(operator_token())
+            .send()
+            .await
+            .expect("list")
+            .json()
+            .await
+            .expect("json");
+        for account in page["items"].as_array().expect("items") {
+            directories.push(
+                account["directory_id"]
+                    .as_str()
+                    .expect("directory")
+                    .to_owned(),
+            );
+        }
+        match page["next_cursor"].as_str() {
+            Some(cursor) => path = format!("/v1/operator/accounts?limit=200&cursor={cursor}"),
+            None => return directories,
+        }
+    }
+}
+
+dual_db_test! {
+    async fn a_killed_server_loses_no_acknowledged_write(db) {
+        let db = TestDb::create(db);
+        let env = [("PC_JWT_SECRET", TEST_SECRET)];
+        let mut server = ServerProcess::start(&db.url, &env);
+        let client = reqwest::Client::new();
+        let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+        let base = server.url("/v1/accounts");
+        let writers: Vec<_> = (0..4)
+            .map(|_| {
+                let (client, base, acknowledged) = (client.clone(), base.clone(), acknowledged.clone());
+                actix_rt::spawn(async move {
+                    loop {
+                        let directory = Uuid::now_v7();
+                        let sent = client
+                            .post(&base)
+                            .bearer_auth(user_token(directory))
+                            .json(&account_body())
+                            .send()
+                            .await;
+                        match sent {
+                            Ok(response) if response.status() == 201 => {
+                                acknowledged.lock().expect("acks").push(directory.to_string());
+                            }
+                            Ok(response) => panic!("unexpected {}", response.status()),
+                            Err(_) => return, // the server is gone
+                        }
+                    }
+                })
+            })
+            .collect();
+        // Kill it mid-stream, without warning, once a good number of writes are acknowledged.
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while acknowledged.lock().expect("acks").len() < 150 {
+            assert!(Instant::now() < deadline, "writes too slow: {}", server.log());
+            actix_rt::time::sleep(Duration::from_millis(5)).await;
+        }
+        kill(server.pid(), Signal::SIGKILL).expect("SIGKILL");
+        server.wait_for_exit(Duration::from_secs(10));
+        for writer in writers {
+            let _ = writer.await;
+        }
+        let acknowledged = acknowledged.lock().expect("acks").clone();
+
+        let restarted = ServerProcess::start(&db.url, &env);
+        let stored = directories_with_accounts(&client, &restarted).await;
+        let stored_set: std::collections::HashSet<&String> = stored.iter().collect();
+        assert_eq!(stored_set.len(), stored.len(), "a directory stored twice");
+        let lost: Vec<&String> = acknowledged.iter().filter(|d| !stored_set.contains(d)).collect();
+        assert!(lost.is_empty(), "{} of {} acknowledged writes lost", lost.len(), acknowledged.len());
+        // Unacknowledged writes may or may not have landed; nothing else may exist.
+        assert!(stored.len() <= acknowledged.len() + 4, "{} stored, {} acknowledged", stored.len(), acknowledged.len());
+    }
+
+    async fn logs_carry_the_request_id_and_never_the_token(db) {
+        let db = TestDb::create(db);
+        let server = ServerProcess::start(&db.url, &[("PC_JWT_SECRET", TEST_SECRET)]);
+        let token = user_token(Uuid::now_v7());
+        let client = reqwest::Client::new();
+        let response = client
+            .post(server.url("/v1/accounts?note=x"))
+            .bearer_auth(&token)
+            .header("x-request-id", "log-check-7")
+            .json(&account_body())
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), 201);
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !server.log().contains("log-check-7") {
+            assert!(Instant::now() < deadline, "no log line with the request id: {}", server.log());
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        let log = server.log();
+        let line = log.lines().find(|l| l.contains("log-check-7")).expect("line");
+        assert!(line.contains("POST /v1/accounts") && line.contains(" 201 "), "{line}");
+        assert!(!log.contains(&token), "a token reached the log");
+        assert!(!log.contains(TEST_SECRET), "the secret reached the log");
+        assert!(!log.contains("note=x"), "query strings are not logged");
+    }
+}
+
+#[actix_rt::test]
+async fn sigterm_lets_the_request_in_flight_finish() {
+    let db = TestDb::create(Db::Sqlite);
+    let mut server = ServerProcess::start(&db.url, &[("PC_JWT_SECRET", TEST_SECRET)]);
+    let body = account_body().to_string();
+    let (first_half, second_half) = body.split_at(body.len() / 2);
+    let mut stream = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    write!(
+        stream,
+        "POST /v1/accounts HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{first_half}",
+        user_token(Uuid::now_v7()),
+        body.len()
+    )
+    .expect("first half sent");
+    stream.flush().expect("flush");
+    std::thread::sleep(Duration::from_millis(300));
+
+    kill(server.pid(), Signal::SIGTERM).expect("SIGTERM");
+    // The listener closes: no new work is accepted...
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while TcpStream::connect(("127.0.0.1", server.port)).is_ok() {
+        assert!(Instant::now() < deadline, "still accepting after SIGTERM");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // ...but the request in flight completes.
+    stream
+        .write_all(second_half.as_bytes())
+        .expect("second half sent");
+    let mut response = String::new();
+    stream.read_to_string(&mut response).expect("response read");
+    assert!(response.starts_with("HTTP/1.1 201"), "{response}");
+    let status = server.wait_for_exit(Duration::from_secs(15));
+    assert!(status.success(), "exit {status:?}: {}", server.log());
+}
+
+/// Runs the binary with `args` and `env` only; returns (exit code, stdout, stderr).
+fn run(args: &[&str], env: &[(&str, &str)]) -> (Option<i32>, String, String) {
+    let output = Command::new(binary())
+        .args(args)
+        .env_clear()
+        .envs(env.iter().copied())
+        .output()
+        .expect("ran");
+    (
+        output.status.code(),
+        String::from_utf8_lossy(&output.stdout).into_owned(),
+        String::from_utf8_lossy(&output.stderr).into_owned(),
+    )
+}
+
+#[test]
+fn bad_configuration_stops_start_up_with_one_clear_line() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let sqlite = format!("sqlite://{}", dir.path().join("pc.db").display());
+    let missing_dir = format!("sqlite://{}", dir.path().join("missing/pc.db").display());
+    let jwks = dir.path().join("absent-jwks.json").display().to_string();
+    let cases: Vec<(Vec<(&str, &str)>, &str)> = vec![
+        (
+            vec![("DATABASE_URL", "mysql://root@localhost/pc")],
+            "scheme \"mysql\" is not supported",
+        ),
+        (vec![("DATABASE_URL", "partner-center.db")], "has no scheme"),
+        (
+            vec![
+                ("DATABASE_URL", "postgres://postgres@127.0.0.1:1/pc"),
+                ("PC_JWT_SECRET", TEST_SECRET),
+            ],
+            "cannot connect to PostgreSQL at postgres://postgres@127.0.0.1:1/pc: connection to server at \"127.0.0.1\", port 1 failed: Connection refused",
+        ),
+        (
+            vec![
+                ("DATABASE_URL", &missing_dir),
+                ("PC_JWT_SECRET", TEST_SECRET),
+            ],
+            "cannot open SQLite database",
+        ),
+        (
+            vec![("DATABASE_URL", &sqlite), ("PC_JWT_SECRET", "too-short")],
+            "PC_JWT_SECRET must be at least 32 bytes",
+        ),
+        (
+            vec![("DATABASE_URL", &sqlite), ("PC_BIND", "nonsense")],
+            "PC_BIND \"nonsense\" is not a host:port address",
+        ),
+        (
+            vec![
+                ("DATABASE_URL", &sqlite),
+                ("PC_JWT_SECRET", TEST_SECRET),
+                ("PC_JWKS_FILE", &jwks),
+            ],
+            "PC_JWKS_FILE is set but PC_JWKS_ISSUER is not",
+        ),
+        (
+            vec![
+                ("DATABASE_URL", &sqlite),
+                ("PC_JWT_SECRET", TEST_SECRET),
+                ("PC_JWKS_FILE", &jwks),
+                ("PC_JWKS_ISSUER", "https://login.example.test/"),
+            ],
+            "cannot read PC_JWKS_FILE",
+        ),
+    ];
+    for (env, expected) in cases {
+        let (code, _, stderr) = run(&["serve"], &env);
+        assert_eq!(code, Some(2), "{env:?}: {stderr}");
+        let lines: Vec<&str> = stderr.lines().collect();
+        assert_eq!(lines.len(), 1, "{env:?} printed {stderr}");
+        assert!(lines[0].starts_with("partner-center: "), "{}", lines[0]);
+        assert!(
+            lines[0].contains(expected),
+            "{env:?}: expected {expected:?} in {}",
+            lines[0]
+        );
+        assert!(!lines[0].contains("Invalid connection url"), "{}", lines[0]);
+    }
+}
+
+#[test]
+fn version_openapi_and_migrate_commands() {
+    let (code, stdout, _) = run(&["--version"], &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(
+        stdout.trim(),
+        format!("partner-center {}", env!("CARGO_PKG_VERSION"))
+    );
+
+    let (code, stdout, _) = run(&["openapi"], &[]);
+    assert_eq!(code, Some(0));
+    assert_eq!(stdout, api::openapi::spec().to_yaml().expect("yaml"));
+
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("pc.db").display());
+    let (code, stdout, stderr) = run(&["migrate"], &[("DATABASE_URL", &url)]);
+    assert_eq!(code, Some(0), "{stderr}");
+    assert!(stdout.contains("applied 20261121000001"), "{stdout}");
+    let (code, stdout, _) = run(&["migrate"], &[("DATABASE_URL", &url)]);
+    assert_eq!(code, Some(0));
+    assert!(stdout.contains("no pending migrations"), "{stdout}");
+}
+
+#[actix_rt::test]
+async fn tokens_from_the_token_command_work_against_the_server_on_a_generated_key() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let db_file = dir.path().join("pc.db");
+    let url = format!("sqlite://{}", db_file.display());
+    // No PC_JWT_SECRET: the server generates its key beside the database.
+    let server = ServerProcess::start(&url, &[]);
+    let key_file = dir.path().join("pc.db.jwt-secret");
+    let mode = std::os::unix::fs::PermissionsExt::mode(
+        &std::fs::metadata(&key_file)
+            .expect("key file")
+            .permissions(),
+    );
+    assert_eq!(mode & 0o777, 0o600);
+
+    let directory = Uuid::now_v7();
+    let (code, user, stderr) = run(
+        &[
+            "token",
+            "--directory",
+            &directory.to_string(),
+            "--email",
+            "jane.doe@contoso.com",
+        ],
+        &[("DATABASE_URL", &url)],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+    let (code, operator, stderr) = run(
+        &[
+            "token",
+            "--operator",
+            "--email",
+            "ops@partner-center.example",
+        ],
+        &[("DATABASE_URL", &url)],
+    );
+    assert_eq!(code, Some(0), "{stderr}");
+
+    let client = reqwest::Client::new();
+    let me: serde_json::Value = client
+        .get(server.url("/v1/me"))
+        .bearer_auth(user.trim())
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["kind"], "user");
+    assert_eq!(me["directory_id"], directory.to_string());
+    let me: serde_json::Value = client
+        .get(server.url("/v1/me"))
+        .bearer_auth(operator.trim())
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(me["kind"], "operator");
+
+    // Neither or both of --directory and --operator is a usage error.
+    let (code, _, _) = run(
+        &["token", "--email", "jane.doe@contoso.com"],
+        &[("DATABASE_URL", &url)],
+    );
+    assert_ne!(code, Some(0));
+    let (code, _, stderr) = run(
+        &[
+            "token",
+            "--directory",
+            "not-a-uuid",
+            "--email",
+            "jane.doe@contoso.com",
+        ],
+        &[("DATABASE_URL", &url)],
+    );
+    assert_eq!(code, Some(2));
+    assert!(stderr.contains("is not a UUID"), "{stderr}");
+}
