@@ -36,6 +36,7 @@ const BEARER: &str = "bearer";
 const REQUEST_ID: &str = "X-Request-Id";
 const REPLAYED: &str = "Idempotent-Replayed";
 const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
+const RETRY_AFTER: &str = "Retry-After";
 
 /// The complete document, as served at `/openapi.json` and checked in as `openapi.yaml`.
 pub fn spec() -> Document {
@@ -85,6 +86,15 @@ fn complete(document: &mut Document) {
             HeaderBuilder::new()
                 .schema(Some(Object::with_type(Type::String)))
                 .description(Some("`true` when this response is the stored response of an earlier request with the same `Idempotency-Key`."))
+                .build(),
+        ),
+    );
+    components.headers.insert(
+        RETRY_AFTER.to_owned(),
+        RefOr::T(
+            HeaderBuilder::new()
+                .schema(Some(Object::with_type(Type::Integer)))
+                .description(Some("Seconds to wait before retrying."))
                 .build(),
         ),
     );
@@ -212,6 +222,13 @@ fn complete_operation(operation: &mut Operation, secured: bool, touches_database
             response.headers.insert(
                 REPLAYED.to_owned(),
                 RefOr::Ref(Ref::new(format!("#/components/headers/{REPLAYED}"))),
+            );
+        }
+        // 503, and `idempotency_key_in_use`, tell the client when to come back.
+        if status == "503" || (idempotent && status == "409") {
+            response.headers.insert(
+                RETRY_AFTER.to_owned(),
+                RefOr::Ref(Ref::new(format!("#/components/headers/{RETRY_AFTER}"))),
             );
         }
     }

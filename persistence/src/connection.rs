@@ -292,6 +292,66 @@ pub fn ping(conn: &mut DbConnection) -> DbResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use diesel::sql_types::{BigInt, Text};
+
+    #[derive(QueryableByName)]
+    struct TextValue {
+        #[diesel(sql_type = Text)]
+        value: String,
+    }
+
+    #[derive(QueryableByName)]
+    struct NumberValue {
+        #[diesel(sql_type = BigInt)]
+        value: i64,
+    }
+
+    /// `pragma` read through its table-valued function, whose one column is `column`.
+    fn pragma_query(pragma: &str, column: &str) -> diesel::query_builder::SqlQuery {
+        diesel::sql_query(format!("SELECT {column} AS value FROM pragma_{pragma}"))
+    }
+
+    fn pragma_text(conn: &mut DbConnection, pragma: &str, column: &str) -> String {
+        pragma_query(pragma, column)
+            .get_result::<TextValue>(conn)
+            .expect("pragma")
+            .value
+    }
+
+    fn pragma_number(conn: &mut DbConnection, pragma: &str, column: &str) -> i64 {
+        pragma_query(pragma, column)
+            .get_result::<NumberValue>(conn)
+            .expect("pragma")
+            .value
+    }
+
+    #[test]
+    fn pooled_sqlite_connections_carry_the_pragmas() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let url = DatabaseUrl::Sqlite(dir.path().join("pragmas.db"));
+        let pool = DbPool::build(&url, 2).expect("pool");
+        // Every connection the pool hands out, not only the first.
+        let mut first = pool.get().expect("connection");
+        let mut second = pool.get().expect("connection");
+        for conn in [&mut *first, &mut *second] {
+            assert_eq!(pragma_number(conn, "busy_timeout", "timeout"), 5000);
+            assert_eq!(pragma_text(conn, "journal_mode", "journal_mode"), "wal");
+            assert_eq!(
+                pragma_number(conn, "synchronous", "synchronous"),
+                1,
+                "NORMAL"
+            );
+            assert_eq!(pragma_number(conn, "foreign_keys", "foreign_keys"), 1);
+        }
+    }
+
+    #[test]
+    fn busy_timeout_is_set_before_the_journal_mode_switch() {
+        let position = |pragma: &str| SQLITE_PRAGMAS.find(pragma).expect("listed");
+        assert!(position("busy_timeout") < position("journal_mode"));
+        assert!(position("journal_mode") < position("synchronous"));
+        assert!(position("synchronous") < position("foreign_keys"));
+    }
 
     #[test]
     fn parses_supported_schemes_only() {

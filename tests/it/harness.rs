@@ -186,30 +186,11 @@ impl TestApp {
     }
 
     pub fn user_token(&self, directory: Uuid, email: &str) -> String {
-        let principal = Principal::User {
-            email: EmailAddress::parse(email).expect("valid email"),
-            directory: directory.to_string().parse().expect("uuid"),
-        };
-        self.tokens
-            .issue(
-                &principal,
-                chrono::Utc::now(),
-                chrono::Duration::minutes(10),
-            )
-            .expect("token")
+        issue_user_token(&self.tokens, directory, email)
     }
 
     pub fn operator_token(&self) -> String {
-        let principal = Principal::Operator {
-            email: EmailAddress::parse("operator@partner-center.example").expect("valid email"),
-        };
-        self.tokens
-            .issue(
-                &principal,
-                chrono::Utc::now(),
-                chrono::Duration::minutes(10),
-            )
-            .expect("token")
+        issue_operator_token(&self.tokens)
     }
 
     pub fn request(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
@@ -246,6 +227,37 @@ impl TestApp {
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
         (directory, token, reply.json())
     }
+}
+
+/// A ten-minute user token for `email` in `directory`.
+pub fn issue_user_token(tokens: &TokenService, directory: Uuid, email: &str) -> String {
+    issue(
+        tokens,
+        Principal::User {
+            email: EmailAddress::parse(email).expect("valid email"),
+            directory: directory.to_string().parse().expect("uuid"),
+        },
+    )
+}
+
+/// A ten-minute operator token.
+pub fn issue_operator_token(tokens: &TokenService) -> String {
+    issue(
+        tokens,
+        Principal::Operator {
+            email: EmailAddress::parse("operator@partner-center.example").expect("valid email"),
+        },
+    )
+}
+
+fn issue(tokens: &TokenService, principal: Principal) -> String {
+    tokens
+        .issue(
+            &principal,
+            chrono::Utc::now(),
+            chrono::Duration::minutes(10),
+        )
+        .expect("token")
 }
 
 /// A response, read whole.

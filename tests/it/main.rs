@@ -11,3 +11,4 @@ mod openapi;
 mod operations;
 mod pagination;
 mod process;
+mod storage;

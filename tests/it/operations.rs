@@ -59,6 +59,7 @@ dual_db_test! {
         assert_eq!(app.get("/healthz", None).await.status, 200);
         let ready = app.get("/readyz", None).await;
         let body = ready.assert_problem(503, "service_unavailable");
+        assert_eq!(ready.header("retry-after"), Some("5"));
         assert!(body["detail"].as_str().is_some_and(|d| d.contains("migrat")), "{body}");
     }
 }

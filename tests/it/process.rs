@@ -2,10 +2,11 @@
 //! durability, graceful shutdown and what its logs contain.
 
 use crate::dual_db_test;
-use crate::harness::{AUDIENCE, Db, ISSUER, TEST_SECRET, TestDb, account_body, binary};
+use crate::harness::{
+    AUDIENCE, Db, ISSUER, TEST_SECRET, TestDb, account_body, binary, issue_operator_token,
+    issue_user_token,
+};
 use api::auth::TokenService;
-use domain::email::EmailAddress;
-use domain::principal::Principal;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -96,35 +97,33 @@ impl Drop for ServerProcess {
     }
 }
 
+fn user_token(directory: Uuid) -> String {
+    issue_user_token(&tokens(), directory, "jane.doe@contoso.com")
+}
+
+fn operator_token() -> String {
+    issue_operator_token(&tokens())
+}
+
 fn tokens() -> TokenService {
     TokenService::new(TEST_SECRET.as_bytes(), ISSUER.into(), AUDIENCE.into(), None)
 }
 
-fn user_token(directory: Uuid) -> String {
-    let principal = Principal::User {
-        email: EmailAddress::parse("jane.doe@contoso.com").expect("email"),
-        directory: directory.to_string().parse().expect("uuid"),
-    };
-    tokens()
-        .issue(
-            &principal,
-            chrono::Utc::now(),
-            chrono::Duration::minutes(10),
-        )
-        .expect("token")
-}
-
-fn operator_token() -> String {
-    let principal = Principal::Operator {
-        email: EmailAddress::parse("operator@partner-center.example").expect("email"),
-    };
-    tokens()
-        .issue(
-            &principal,
-            chrono::Utc::now(),
-            chrono::Duration::minutes(10),
-        )
-        .expect("token")
+async fn get_json(
+    client: &reqwest::Client,
+    server: &ServerProcess,
+    path: &str,
+    token: &str,
+) -> serde_json::Value {
+    client
+        .get(server.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("json")
 }
 
 /// Every directory with an account, read through the operator list.
@@ -135,15 +134,7 @@ async fn directories_with_accounts(
     let mut directories = Vec::new();
     let mut path = "/v1/operator/accounts?limit=200".to_owned();
     loop {
-        let page: serde_json::Value = client
-            .get(server.url(&path))
-            .bearer_auth(operator_token())
-            .send()
-            .await
-            .expect("list")
-            .json()
-            .await
-            .expect("json");
+        let page = get_json(client, server, &path, &operator_token()).await;
         for account in page["items"].as_array().expect("items") {
             directories.push(
                 account["directory_id"]
@@ -420,26 +411,10 @@ async fn tokens_from_the_token_command_work_against_the_server_on_a_generated_ke
     assert_eq!(code, Some(0), "{stderr}");
 
     let client = reqwest::Client::new();
-    let me: serde_json::Value = client
-        .get(server.url("/v1/me"))
-        .bearer_auth(user.trim())
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let me = get_json(&client, &server, "/v1/me", user.trim()).await;
     assert_eq!(me["kind"], "user");
     assert_eq!(me["directory_id"], directory.to_string());
-    let me: serde_json::Value = client
-        .get(server.url("/v1/me"))
-        .bearer_auth(operator.trim())
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("json");
+    let me = get_json(&client, &server, "/v1/me", operator.trim()).await;
     assert_eq!(me["kind"], "operator");
 
     // Neither or both of --directory and --operator is a usage error.
@@ -460,4 +435,16 @@ async fn tokens_from_the_token_command_work_against_the_server_on_a_generated_ke
     );
     assert_eq!(code, Some(2));
     assert!(stderr.contains("is not a UUID"), "{stderr}");
+}
+
+#[test]
+fn the_binary_needs_no_system_database_or_tls_library() {
+    let output = Command::new("ldd").arg(binary()).output().expect("ldd ran");
+    let libraries = String::from_utf8_lossy(&output.stdout);
+    for library in ["libpq", "libsqlite3", "libssl", "libcrypto"] {
+        assert!(
+            !libraries.contains(library),
+            "links {library} dynamically:\n{libraries}"
+        );
+    }
 }

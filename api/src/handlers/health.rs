@@ -1,3 +1,4 @@
+use actix_web::http::header::RETRY_AFTER;
 use actix_web::{get, web};
 use persistence::connection::ping;
 
@@ -47,12 +48,14 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Readiness>, 
             ErrorCode::ServiceUnavailable,
             format!("The database is not reachable: {}", error.detail()),
         )
+        .with_header(RETRY_AFTER, "5")
     })?;
     if pending {
         return Err(ApiError::new(
             ErrorCode::ServiceUnavailable,
             "Database migrations are pending; run `partner-center migrate`.",
-        ));
+        )
+        .with_header(RETRY_AFTER, "5"));
     }
     Ok(web::Json(Readiness {
         status: "ready",
