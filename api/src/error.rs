@@ -162,6 +162,20 @@ impl ErrorCode {
         }
     }
 
+    /// The code for an error status raised without one (by a framework component rather than
+    /// by this API's code); `None` where no code fits.
+    pub fn for_status(status: StatusCode) -> Option<ErrorCode> {
+        Some(match status.as_u16() {
+            404 => ErrorCode::NotFound,
+            405 => ErrorCode::MethodNotAllowed,
+            413 => ErrorCode::PayloadTooLarge,
+            415 => ErrorCode::UnsupportedMediaType,
+            500 => ErrorCode::InternalError,
+            503 => ErrorCode::ServiceUnavailable,
+            _ => return None,
+        })
+    }
+
     /// The problem `type` URI: a URN, stable and never dereferenced.
     pub fn type_uri(self) -> String {
         format!("urn:partner-center:problem:{}", self.as_str())

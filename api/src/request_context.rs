@@ -4,15 +4,15 @@
 //! every response, and visible to the code handling the request through a task-local, so
 //! problem bodies and log lines carry it without threading it through every signature.
 
-use actix_web::body::{BoxBody, MessageBody};
+use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, ResponseError};
 use futures_util::FutureExt;
 use std::panic::AssertUnwindSafe;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, ErrorCode};
 
 pub const X_REQUEST_ID: HeaderName = HeaderName::from_static("x-request-id");
 
@@ -72,7 +72,7 @@ pub async fn request_context(
     let handled = REQUEST_ID.scope(request_id.clone(), async move {
         // A panic in a handler must cost one request, not the connection or the worker.
         match AssertUnwindSafe(next.call(req)).catch_unwind().await {
-            Ok(Ok(response)) => response.map_into_boxed_body(),
+            Ok(Ok(response)) => problem_for_bare_error(response.map_into_boxed_body()),
             // Errors raised by middleware are rendered here, inside the scope, as problems.
             Ok(Err(error)) => ServiceResponse::new(detached(method, &uri), error.error_response()),
             Err(_panic) => {
@@ -86,6 +86,37 @@ pub async fn request_context(
         response.headers_mut().insert(X_REQUEST_ID, value);
     }
     Ok(response)
+}
+
+/// Gives an error response that some component produced without a body (the docs UI's 404 for
+/// an unknown asset, say) the problem document every error of this API carries, keeping its
+/// status and headers.
+fn problem_for_bare_error(response: ServiceResponse<BoxBody>) -> ServiceResponse<BoxBody> {
+    let status = response.status();
+    let bare = (status.is_client_error() || status.is_server_error())
+        && !response.headers().contains_key(CONTENT_TYPE)
+        && matches!(
+            response.response().body().size(),
+            BodySize::None | BodySize::Sized(0)
+        );
+    let code = match ErrorCode::for_status(status) {
+        Some(code) if bare => code,
+        _ => return response,
+    };
+    let (request, original) = response.into_parts();
+    let detail = format!(
+        "{} ({} {}).",
+        code.title(),
+        request.method(),
+        request.path()
+    );
+    let mut problem = ApiError::new(code, detail).error_response();
+    for (name, value) in original.headers() {
+        if name != CONTENT_LENGTH && !problem.headers().contains_key(name) {
+            problem.headers_mut().insert(name.clone(), value.clone());
+        }
+    }
+    ServiceResponse::new(request, problem)
 }
 
 /// A stand-in for a request that was consumed by a handler that failed. Only its method and

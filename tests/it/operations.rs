@@ -48,6 +48,8 @@ dual_test! {
                 }
             }
         }
+        // An unknown asset is a problem like any other error.
+        app.get("/docs/no-such-asset.js", None).await.assert_problem(404, "not_found");
         let initializer = app.get("/docs/swagger-initializer.js", None).await;
         assert!(initializer.text.contains("\"/openapi.json\""), "{}", initializer.text);
     }
