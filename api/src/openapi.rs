@@ -71,32 +71,15 @@ fn complete(document: &mut Document) {
                 .build(),
         )),
     );
-    components.headers.insert(
-        REQUEST_ID.to_owned(),
-        RefOr::T(
-            HeaderBuilder::new()
-                .schema(Some(Object::with_type(Type::String)))
-                .description(Some("The request's id: the client's `X-Request-Id` when it sent a printable one of at most 128 characters, a generated UUID otherwise. Also in problem bodies and server logs."))
-                .build(),
-        ),
-    );
-    components.headers.insert(
-        REPLAYED.to_owned(),
-        RefOr::T(
-            HeaderBuilder::new()
-                .schema(Some(Object::with_type(Type::String)))
-                .description(Some("`true` when this response is the stored response of an earlier request with the same `Idempotency-Key`."))
-                .build(),
-        ),
-    );
+    components
+        .headers
+        .insert(REQUEST_ID.to_owned(), header(Type::String, "The request's id: the client's `X-Request-Id` when it sent a printable one of at most 128 characters, a generated UUID otherwise. Also in problem bodies and server logs."));
+    components
+        .headers
+        .insert(REPLAYED.to_owned(), header(Type::String, "`true` when this response is the stored response of an earlier request with the same `Idempotency-Key`."));
     components.headers.insert(
         RETRY_AFTER.to_owned(),
-        RefOr::T(
-            HeaderBuilder::new()
-                .schema(Some(Object::with_type(Type::Integer)))
-                .description(Some("Seconds to wait before retrying."))
-                .build(),
-        ),
+        header(Type::Integer, "Seconds to wait before retrying."),
     );
     components.parameters.insert(
         REQUEST_ID.to_owned(),
@@ -133,6 +116,15 @@ fn complete(document: &mut Document) {
             complete_operation(operation, secured, touches_database);
         }
     }
+}
+
+fn header(schema_type: Type, description: &str) -> RefOr<utoipa::openapi::header::Header> {
+    RefOr::T(
+        HeaderBuilder::new()
+            .schema(Some(Object::with_type(schema_type)))
+            .description(Some(description))
+            .build(),
+    )
 }
 
 fn complete_operation(operation: &mut Operation, secured: bool, touches_database: bool) {

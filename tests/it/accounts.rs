@@ -130,27 +130,19 @@ dual_test! {
         let (_, token, _) = app.create_account().await;
         let first = app.get("/v1/account", Some(&token)).await;
         let etag = first.header("etag").expect("etag").to_owned();
-        let again = crate::harness::Reply::from(
-            app.request(Method::GET, "/v1/account")
+        let again = app.send(
+app.request(Method::GET, "/v1/account")
                 .bearer_auth(&token)
-                .header("if-none-match", etag.as_str())
-                .send()
-                .await
-                .expect("sent"),
-        )
-        .await;
+                .header("if-none-match", etag.as_str()),
+).await;
         assert_eq!(again.status, 304);
         assert_eq!(again.header("etag"), Some(etag.as_str()));
         assert!(again.text.is_empty());
-        let stale = crate::harness::Reply::from(
-            app.request(Method::GET, "/v1/account")
+        let stale = app.send(
+app.request(Method::GET, "/v1/account")
                 .bearer_auth(&token)
-                .header("if-none-match", "\"v0\"")
-                .send()
-                .await
-                .expect("sent"),
-        )
-        .await;
+                .header("if-none-match", "\"v0\""),
+).await;
         assert_eq!(stale.status, 200);
     }
 

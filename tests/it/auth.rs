@@ -283,26 +283,18 @@ dual_db_test! {
         none.assert_problem(401, "missing_token");
         assert_eq!(none.header("www-authenticate"), Some(r#"Bearer realm="partner-center""#));
         for header in ["Basic amFuZTpzZWNyZXQ=", "Bearer", "Bearer  ", "token-without-scheme"] {
-            let reply = crate::harness::Reply::from(
-                app.request(reqwest::Method::GET, "/v1/me")
-                    .header("authorization", header)
-                    .send()
-                    .await
-                    .expect("sent"),
-            )
-            .await;
+            let reply = app.send(
+app.request(reqwest::Method::GET, "/v1/me")
+                    .header("authorization", header),
+).await;
             reply.assert_problem(401, "invalid_token");
         }
         // Scheme names are case-insensitive (RFC 7235).
         let token = app.operator_token();
-        let reply = crate::harness::Reply::from(
-            app.request(reqwest::Method::GET, "/v1/me")
-                .header("authorization", format!("bearer {token}"))
-                .send()
-                .await
-                .expect("sent"),
-        )
-        .await;
+        let reply = app.send(
+app.request(reqwest::Method::GET, "/v1/me")
+                .header("authorization", format!("bearer {token}")),
+).await;
         assert_eq!(reply.status, 200);
     }
 }

@@ -22,10 +22,9 @@ dual_test! {
             (Method::PUT, "/healthz", "GET"),
             (Method::PATCH, "/v1/operator/accounts/0190f5a4-1b2c-7d3e-8f40-123456789abc", "GET"),
         ] {
-            let reply = crate::harness::Reply::from(
-                app.request(method.clone(), path).bearer_auth(&token).send().await.expect("sent"),
-            )
-            .await;
+            let reply = app.send(
+app.request(method.clone(), path).bearer_auth(&token),
+).await;
             reply.assert_problem(405, "method_not_allowed");
             assert_eq!(reply.header("allow"), Some(allow), "{method} {path}");
         }
@@ -34,16 +33,12 @@ dual_test! {
     async fn malformed_json_is_400_and_changes_nothing(app) {
         let directory = Uuid::now_v7();
         let token = app.user_token(directory, "jane.doe@contoso.com");
-        let reply = crate::harness::Reply::from(
-            app.request(Method::POST, "/v1/accounts")
+        let reply = app.send(
+app.request(Method::POST, "/v1/accounts")
                 .bearer_auth(&token)
                 .header("content-type", "application/json")
-                .body(r#"{"legal_name": "Contoso", "#)
-                .send()
-                .await
-                .expect("sent"),
-        )
-        .await;
+                .body(r#"{"legal_name": "Contoso", "#),
+).await;
         let body = reply.assert_problem(400, "malformed_json");
         assert!(body["detail"].as_str().is_some_and(|d| d.contains("line 1")), "{body}");
         app.get("/v1/account", Some(&token)).await.assert_problem(404, "account_not_found");
@@ -51,26 +46,18 @@ dual_test! {
 
     async fn a_body_that_is_not_json_is_415(app) {
         let token = app.user_token(Uuid::now_v7(), "jane.doe@contoso.com");
-        let reply = crate::harness::Reply::from(
-            app.request(Method::POST, "/v1/accounts")
+        let reply = app.send(
+app.request(Method::POST, "/v1/accounts")
                 .bearer_auth(&token)
                 .header("content-type", "text/plain")
-                .body(account_body().to_string())
-                .send()
-                .await
-                .expect("sent"),
-        )
-        .await;
+                .body(account_body().to_string()),
+).await;
         reply.assert_problem(415, "unsupported_media_type");
-        let missing = crate::harness::Reply::from(
-            app.request(Method::POST, "/v1/accounts")
+        let missing = app.send(
+app.request(Method::POST, "/v1/accounts")
                 .bearer_auth(&token)
-                .body(account_body().to_string())
-                .send()
-                .await
-                .expect("sent"),
-        )
-        .await;
+                .body(account_body().to_string()),
+).await;
         missing.assert_problem(415, "unsupported_media_type");
     }
 
@@ -86,12 +73,11 @@ dual_test! {
                 .bearer_auth(&token)
                 .header("content-type", "application/json")
                 .body(body)
-                .send()
         };
-        let at_limit = crate::harness::Reply::from(send(body_of(64 * 1024)).await.expect("sent")).await;
+        let at_limit = app.send(send(body_of(64 * 1024))).await;
         // Read and parsed: it fails validation (missing fields), not the size check.
         at_limit.assert_problem(400, "validation_failed");
-        let over = crate::harness::Reply::from(send(body_of(64 * 1024 + 1)).await.expect("sent")).await;
+        let over = app.send(send(body_of(64 * 1024 + 1))).await;
         over.assert_problem(413, "payload_too_large");
         app.get("/v1/account", Some(&token)).await.assert_problem(404, "account_not_found");
     }
@@ -102,16 +88,12 @@ dual_test! {
         let chunks: Vec<Result<Vec<u8>, std::io::Error>> =
             (0..80).map(|_| Ok(vec![b' '; 1024])).collect();
         let body = reqwest::Body::wrap_stream(futures_util::stream::iter(chunks));
-        let reply = crate::harness::Reply::from(
-            app.request(Method::POST, "/v1/accounts")
+        let reply = app.send(
+app.request(Method::POST, "/v1/accounts")
                 .bearer_auth(&token)
                 .header("content-type", "application/json")
-                .body(body)
-                .send()
-                .await
-                .expect("sent"),
-        )
-        .await;
+                .body(body),
+).await;
         reply.assert_problem(413, "payload_too_large");
     }
 
@@ -172,14 +154,10 @@ dual_test! {
     }
 
     async fn request_ids_are_echoed_or_generated(app) {
-        let sent = crate::harness::Reply::from(
-            app.request(Method::GET, "/v1/nowhere")
-                .header("x-request-id", "client-id-123")
-                .send()
-                .await
-                .expect("sent"),
-        )
-        .await;
+        let sent = app.send(
+app.request(Method::GET, "/v1/nowhere")
+                .header("x-request-id", "client-id-123"),
+).await;
         assert_eq!(sent.header("x-request-id"), Some("client-id-123"));
         assert_eq!(sent.json()["request_id"], "client-id-123");
 
@@ -189,14 +167,10 @@ dual_test! {
 
         // An unusable client id (too long, or not printable) is replaced, never echoed.
         for unusable in ["x".repeat(129), "has space".to_owned()] {
-            let replaced = crate::harness::Reply::from(
-                app.request(Method::GET, "/healthz")
-                    .header("x-request-id", unusable.as_str())
-                    .send()
-                    .await
-                    .expect("sent"),
-            )
-            .await;
+            let replaced = app.send(
+app.request(Method::GET, "/healthz")
+                    .header("x-request-id", unusable.as_str()),
+).await;
             let id = replaced.header("x-request-id").expect("id");
             assert!(Uuid::parse_str(id).is_ok(), "{unusable:?} gave {id}");
         }

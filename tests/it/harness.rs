@@ -197,22 +197,23 @@ impl TestApp {
         self.client.request(method, format!("{}{path}", self.base))
     }
 
+    pub async fn send(&self, request: reqwest::RequestBuilder) -> Reply {
+        Reply::from(request.send().await.expect("request sent")).await
+    }
+
     pub async fn get(&self, path: &str, token: Option<&str>) -> Reply {
         let mut request = self.request(Method::GET, path);
         if let Some(token) = token {
             request = request.bearer_auth(token);
         }
-        Reply::from(request.send().await.expect("request sent")).await
+        self.send(request).await
     }
 
     pub async fn post_json(&self, path: &str, token: &str, body: &Value) -> Reply {
-        Reply::from(
+        self.send(
             self.request(Method::POST, path)
                 .bearer_auth(token)
-                .json(body)
-                .send()
-                .await
-                .expect("request sent"),
+                .json(body),
         )
         .await
     }

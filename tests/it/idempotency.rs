@@ -17,14 +17,11 @@ async fn post_with_key(
     key: &str,
     body: &Value,
 ) -> crate::harness::Reply {
-    crate::harness::Reply::from(
+    app.send(
         app.request(Method::POST, "/v1/accounts")
             .bearer_auth(token)
             .header("idempotency-key", key)
-            .json(body)
-            .send()
-            .await
-            .expect("sent"),
+            .json(body),
     )
     .await
 }
@@ -70,11 +67,10 @@ dual_test! {
                 .header("idempotency-key", "k")
                 .header("content-type", "application/json")
                 .body(body)
-                .send()
         };
-        let first = crate::harness::Reply::from(send(compact).await.expect("sent")).await;
+        let first = app.send(send(compact)).await;
         assert_eq!(first.status, 201);
-        let second = crate::harness::Reply::from(send(pretty).await.expect("sent")).await;
+        let second = app.send(send(pretty)).await;
         assert_eq!(second.status, 201);
         assert_eq!(second.header("idempotent-replayed"), Some("true"));
     }
