@@ -6,6 +6,7 @@
 
 use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
 use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
 use actix_web::middleware::Next;
 use actix_web::{Error, ResponseError};
@@ -61,9 +62,14 @@ fn accepted_request_id(value: Option<&HeaderValue>) -> Option<String> {
 
 /// The middleware function (`actix_web::middleware::from_fn`).
 pub async fn request_context(
-    req: ServiceRequest,
+    mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
+    // HEAD is GET without the body (RFC 9110 §9.3.2): route it as GET; the connection layer
+    // remembers the request was HEAD and sends headers only.
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
     let request_id = accepted_request_id(req.headers().get(&X_REQUEST_ID))
         .unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     // Not a clone of the request itself: routing needs to own it uniquely.
@@ -121,7 +127,7 @@ fn problem_for_bare_error(response: ServiceResponse<BoxBody>) -> ServiceResponse
 
 /// A stand-in for a request that was consumed by a handler that failed. Only its method and
 /// URI are needed: the access log reads everything else before the request is handled.
-fn detached(method: actix_web::http::Method, uri: &str) -> actix_web::HttpRequest {
+fn detached(method: Method, uri: &str) -> actix_web::HttpRequest {
     actix_web::test::TestRequest::default()
         .method(method)
         .uri(uri)

@@ -36,11 +36,12 @@ impl RouteTable {
             .map(|(path, item)| {
                 let methods = [
                     (item.get.is_some(), Method::GET),
+                    // Every GET route answers HEAD too (see request_context).
+                    (item.get.is_some(), Method::HEAD),
                     (item.put.is_some(), Method::PUT),
                     (item.post.is_some(), Method::POST),
                     (item.delete.is_some(), Method::DELETE),
                     (item.patch.is_some(), Method::PATCH),
-                    (item.head.is_some(), Method::HEAD),
                     (item.options.is_some(), Method::OPTIONS),
                 ]
                 .into_iter()
@@ -52,7 +53,7 @@ impl RouteTable {
         routes.extend(
             META_ROUTES
                 .iter()
-                .map(|path| (ResourceDef::new(*path), vec![Method::GET])),
+                .map(|path| (ResourceDef::new(*path), vec![Method::GET, Method::HEAD])),
         );
         Self { routes }
     }

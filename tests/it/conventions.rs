@@ -16,18 +16,36 @@ dual_test! {
     async fn wrong_method_is_405_with_allow(app) {
         let token = app.operator_token();
         for (method, path, allow) in [
-            (Method::DELETE, "/v1/account", "GET"),
-            (Method::POST, "/v1/me", "GET"),
+            (Method::DELETE, "/v1/account", "GET, HEAD"),
+            (Method::POST, "/v1/me", "GET, HEAD"),
             (Method::GET, "/v1/accounts", "POST"),
-            (Method::PUT, "/healthz", "GET"),
-            (Method::PATCH, "/v1/operator/accounts/0190f5a4-1b2c-7d3e-8f40-123456789abc", "GET"),
+            (Method::HEAD, "/v1/accounts", "POST"),
+            (Method::PUT, "/healthz", "GET, HEAD"),
+            (Method::PATCH, "/v1/operator/accounts/0190f5a4-1b2c-7d3e-8f40-123456789abc", "GET, HEAD"),
         ] {
             let reply = app.send(
 app.request(method.clone(), path).bearer_auth(&token),
 ).await;
-            reply.assert_problem(405, "method_not_allowed");
+            if method == Method::HEAD {
+                // Headers only: the problem body is not sent.
+                assert_eq!(reply.status, 405);
+            } else {
+                reply.assert_problem(405, "method_not_allowed");
+            }
             assert_eq!(reply.header("allow"), Some(allow), "{method} {path}");
         }
+    }
+
+    async fn head_is_get_without_the_body(app) {
+        let (_, token, _) = app.create_account().await;
+        let get = app.get("/v1/account", Some(&token)).await;
+        let head = app.send(app.request(Method::HEAD, "/v1/account").bearer_auth(&token)).await;
+        assert_eq!(head.status, 200);
+        assert!(head.text.is_empty());
+        assert_eq!(head.header("etag"), get.header("etag"));
+        assert_eq!(head.header("content-length"), Some(get.text.len().to_string().as_str()));
+        assert_eq!(app.send(app.request(Method::HEAD, "/healthz")).await.status, 200);
+        assert_eq!(app.send(app.request(Method::HEAD, "/v1/account")).await.status, 401);
     }
 
     async fn malformed_json_is_400_and_changes_nothing(app) {
