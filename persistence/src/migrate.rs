@@ -1,6 +1,9 @@
 //! Embedded migrations, one set per backend (same version names, SQL that may differ).
 
 use diesel::connection::SimpleConnection;
+use diesel::migration::MigrationSource;
+use diesel::prelude::*;
+use diesel::sql_types::{Bool, Text};
 use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
 
 use crate::connection::{DatabaseUrl, DbConnection, establish};
@@ -55,10 +58,52 @@ impl From<diesel::result::Error> for MigrationError {
 }
 
 /// Whether migrations remain to be applied (readiness: a server on an old schema is not ready).
+///
+/// Read-only: diesel's own check creates its bookkeeping table first, which a least-privilege
+/// runtime role (migrations applied separately by the owner) is not allowed to do.
 pub fn has_pending(conn: &mut DbConnection) -> DbResult<bool> {
-    let pending = match conn {
-        DbConnection::Pg(pg) => pg.has_pending_migration(POSTGRES_MIGRATIONS),
-        DbConnection::Sqlite(sqlite) => sqlite.has_pending_migration(SQLITE_MIGRATIONS),
+    let (expected, table_exists) = match conn {
+        DbConnection::Pg(pg) => (
+            embedded_versions::<diesel::pg::Pg>(&POSTGRES_MIGRATIONS)?,
+            diesel::select(diesel::dsl::sql::<Bool>(
+                "EXISTS (SELECT 1 FROM information_schema.tables \
+                 WHERE table_schema = current_schema() AND table_name = '__diesel_schema_migrations')",
+            ))
+            .get_result::<bool>(pg)?,
+        ),
+        DbConnection::Sqlite(sqlite) => (
+            embedded_versions::<diesel::sqlite::Sqlite>(&SQLITE_MIGRATIONS)?,
+            diesel::select(diesel::dsl::sql::<Bool>(
+                "EXISTS (SELECT 1 FROM sqlite_master \
+                 WHERE type = 'table' AND name = '__diesel_schema_migrations')",
+            ))
+            .get_result::<bool>(sqlite)?,
+        ),
     };
-    pending.map_err(|e| crate::error::DbError::Migrations(e.to_string()))
+    if !table_exists {
+        return Ok(!expected.is_empty());
+    }
+    let applied: Vec<String> = diesel::sql_query("SELECT version FROM __diesel_schema_migrations")
+        .load::<AppliedVersion>(conn)?
+        .into_iter()
+        .map(|row| row.version)
+        .collect();
+    Ok(expected.iter().any(|version| !applied.contains(version)))
+}
+
+#[derive(diesel::QueryableByName)]
+struct AppliedVersion {
+    #[diesel(sql_type = Text)]
+    version: String,
+}
+
+fn embedded_versions<DB: diesel::backend::Backend>(
+    source: &EmbeddedMigrations,
+) -> DbResult<Vec<String>> {
+    let migrations = MigrationSource::<DB>::migrations(source)
+        .map_err(|e| crate::error::DbError::Migrations(e.to_string()))?;
+    Ok(migrations
+        .iter()
+        .map(|migration| migration.name().version().to_string())
+        .collect())
 }

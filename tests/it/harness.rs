@@ -38,6 +38,13 @@ pub struct TestDb {
 }
 
 impl TestDb {
+    /// The PostgreSQL database's name and the administrative URL it was created with.
+    pub fn postgres(&self) -> Option<(&str, &str)> {
+        self.postgres
+            .as_ref()
+            .map(|(admin, name)| (name.as_str(), admin.as_str()))
+    }
+
     pub fn create(db: Db) -> Self {
         let dir = tempfile::tempdir().expect("temporary directory");
         match db {
@@ -81,7 +88,7 @@ impl Drop for TestDb {
 }
 
 /// `postgres://user@host:port/old?params` with the database name replaced.
-fn with_database(url: &str, name: &str) -> String {
+pub fn with_database(url: &str, name: &str) -> String {
     let (scheme, rest) = url.split_once("://").expect("url with scheme");
     let (authority, tail) = match rest.find('/') {
         Some(index) => (&rest[..index], &rest[index..]),
@@ -110,6 +117,8 @@ pub fn settings_for(db: &TestDb) -> Settings {
 pub struct Options {
     pub migrate: bool,
     pub jwks_file: Option<PathBuf>,
+    /// Connect the server with this URL instead of the test database's own (another role).
+    pub database_url: Option<String>,
 }
 
 pub struct TestApp {
@@ -152,8 +161,15 @@ impl TestApp {
     }
 
     pub async fn spawn_with(db: Db, options: Options) -> Self {
-        let db = TestDb::create(db);
+        Self::spawn_in(TestDb::create(db), options).await
+    }
+
+    /// A server on a database the test has already prepared.
+    pub async fn spawn_in(db: TestDb, options: Options) -> Self {
         let mut settings = settings_for(&db);
+        if let Some(url) = &options.database_url {
+            settings.database_url = DatabaseUrl::parse(url).expect("valid database url");
+        }
         if let Some(jwks) = options.jwks_file {
             settings.auth.jwks_file = Some(jwks);
             settings.auth.jwks_issuer = Some(EXTERNAL_ISSUER.to_owned());

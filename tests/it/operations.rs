@@ -57,11 +57,58 @@ dual_test! {
 
 dual_db_test! {
     async fn a_server_on_an_unmigrated_database_is_not_ready(db) {
-        let app = TestApp::spawn_with(db, Options { migrate: false, jwks_file: None }).await;
+        let app = TestApp::spawn_with(db, Options::default()).await;
         assert_eq!(app.get("/healthz", None).await.status, 200);
         let ready = app.get("/readyz", None).await;
         let body = ready.assert_problem(503, "service_unavailable");
         assert_eq!(ready.header("retry-after"), Some("5"));
         assert!(body["detail"].as_str().is_some_and(|d| d.contains("migrat")), "{body}");
     }
+}
+
+/// The deployment where the owner migrates and the service runs as a role that may only read
+/// and write rows: readiness must not need more than that.
+#[cfg(pg_tests)]
+#[actix_rt::test]
+async fn a_least_privilege_role_serves_and_is_ready() {
+    use diesel::{Connection, PgConnection, RunQueryDsl};
+
+    let db = crate::harness::TestDb::create(crate::harness::Db::Postgres);
+    persistence::migrate::run_pending(&db.database_url()).expect("migrated by the owner");
+    let (name, admin) = db
+        .postgres()
+        .map(|(n, a)| (n.to_owned(), a.to_owned()))
+        .expect("postgres");
+    let role = format!("pc_runtime_{}", uuid::Uuid::now_v7().simple());
+    let mut owner = PgConnection::establish(&db.url).expect("owner connection");
+    for statement in [
+        format!("CREATE ROLE {role} LOGIN"),
+        format!("GRANT SELECT, INSERT, UPDATE, DELETE ON ALL TABLES IN SCHEMA public TO {role}"),
+        format!("REVOKE CREATE ON SCHEMA public FROM {role}"),
+    ] {
+        diesel::sql_query(statement)
+            .execute(&mut owner)
+            .expect("grant");
+    }
+    let (scheme, rest) = admin.split_once("://").expect("url");
+    let host = rest.rsplit_once('@').map_or(rest, |(_, host)| host);
+    let runtime_url = crate::harness::with_database(&format!("{scheme}://{role}@{host}"), &name);
+    let app = TestApp::spawn_in(
+        db,
+        Options {
+            database_url: Some(runtime_url),
+            ..Options::default()
+        },
+    )
+    .await;
+
+    let ready = app.get("/readyz", None).await;
+    assert_eq!(ready.status, 200, "{}", ready.text);
+    app.create_account().await;
+
+    drop(app);
+    let mut admin = PgConnection::establish(&admin).expect("admin connection");
+    diesel::sql_query(format!("DROP ROLE IF EXISTS {role}"))
+        .execute(&mut admin)
+        .expect("role dropped");
 }
