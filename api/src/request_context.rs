@@ -7,7 +7,9 @@
 use actix_web::body::{BodySize, BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::Method;
-use actix_web::http::header::{CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue};
+use actix_web::http::header::{
+    AUTHORIZATION, CACHE_CONTROL, CONTENT_LENGTH, CONTENT_TYPE, HeaderName, HeaderValue, VARY,
+};
 use actix_web::middleware::Next;
 use actix_web::{Error, ResponseError};
 use futures_util::FutureExt;
@@ -65,6 +67,7 @@ pub async fn request_context(
     mut req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<BoxBody>, Error> {
+    let authenticated = req.headers().contains_key(AUTHORIZATION);
     // HEAD is GET without the body (RFC 9110 §9.3.2): route it as GET; the connection layer
     // remembers the request was HEAD and sends headers only.
     if req.method() == Method::HEAD {
@@ -88,8 +91,15 @@ pub async fn request_context(
         }
     });
     let mut response = handled.await;
+    let headers = response.headers_mut();
     if let Ok(value) = HeaderValue::from_str(&request_id) {
-        response.headers_mut().insert(X_REQUEST_ID, value);
+        headers.insert(X_REQUEST_ID, value);
+    }
+    // What a caller reads with their token is theirs: shared caches must not keep it, and a
+    // client cache must revalidate it (with its ETag) and key it by the token.
+    if authenticated && !headers.contains_key(CACHE_CONTROL) {
+        headers.insert(CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+        headers.append(VARY, HeaderValue::from_static("Authorization"));
     }
     Ok(response)
 }

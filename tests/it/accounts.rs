@@ -138,12 +138,15 @@ app.request(Method::GET, "/v1/account")
         assert_eq!(again.status, 304);
         assert_eq!(again.header("etag"), Some(etag.as_str()));
         assert!(again.text.is_empty());
-        let stale = app.send(
-app.request(Method::GET, "/v1/account")
-                .bearer_auth(&token)
-                .header("if-none-match", "\"v0\""),
-).await;
-        assert_eq!(stale.status, 200);
+        assert_eq!(first.header("cache-control"), Some("private, no-cache"));
+        assert_eq!(first.header("vary"), Some("Authorization"));
+        // Another account at the same URL never matches this account's tag.
+        let (_, other, _) = app.create_account().await;
+        let elsewhere = app
+            .send(app.request(Method::GET, "/v1/account").bearer_auth(&other).header("if-none-match", etag.as_str()))
+            .await;
+        assert_eq!(elsewhere.status, 200);
+        assert_ne!(elsewhere.header("etag"), Some(etag.as_str()));
     }
 
     async fn who_may_read_the_account(app) {

@@ -1,14 +1,18 @@
 //! Entity tags and conditional requests (DESIGN §2). A resource's ETag is derived from its
-//! version counter, which every change bumps.
+//! identity and its version counter, which every change bumps: two resources served at the same
+//! URL to different callers (`/v1/account`) never share a tag.
 
 use actix_web::HttpRequest;
 use actix_web::http::header::{IF_MATCH, IF_NONE_MATCH};
+use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ErrorCode};
 
-/// The strong ETag of a resource version.
-pub fn etag(version: i64) -> String {
-    format!("\"v{version}\"")
+/// The strong ETag of version `version` of the resource identified by `resource`.
+pub fn etag(resource: &str, version: i64) -> String {
+    let digest = Sha256::digest(format!("{resource}:{version}").as_bytes());
+    let hex: String = digest.iter().take(10).map(|b| format!("{b:02x}")).collect();
+    format!("\"{hex}\"")
 }
 
 /// Whether a conditional GET's `If-None-Match` already names the current ETag (answer 304).
@@ -76,66 +80,54 @@ mod tests {
     use super::*;
     use actix_web::test::TestRequest;
 
+    fn with(name: actix_web::http::header::HeaderName, value: &str) -> HttpRequest {
+        TestRequest::get()
+            .insert_header((name, value))
+            .to_http_request()
+    }
+
+    #[test]
+    fn tags_differ_by_resource_and_by_version() {
+        assert_eq!(etag("a", 1), etag("a", 1));
+        assert_ne!(etag("a", 1), etag("b", 1));
+        assert_ne!(etag("a", 1), etag("a", 2));
+        assert!(etag("a", 1).starts_with('"') && etag("a", 1).ends_with('"'));
+    }
+
     #[test]
     fn if_match_is_required_and_compared_strongly() {
-        let current = etag(3);
+        let current = etag("account", 3);
+        let stale = etag("account", 2);
         let none = TestRequest::put().to_http_request();
         assert_eq!(
             IfMatch::required(&none).map_err(|e| e.code()),
             Err(ErrorCode::PreconditionRequired)
         );
-
-        let stale = TestRequest::put()
-            .insert_header((IF_MATCH, "\"v2\""))
-            .to_http_request();
-        let if_match = IfMatch::required(&stale).expect("present");
+        let check = |value: &str| {
+            IfMatch::required(&with(IF_MATCH, value))
+                .expect("present")
+                .check(&current)
+                .map_err(|e| e.code())
+        };
+        assert_eq!(check(&stale), Err(ErrorCode::PreconditionFailed));
+        assert_eq!(check(&format!("{stale}, {current}")), Ok(()));
         assert_eq!(
-            if_match.check(&current).map_err(|e| e.code()),
+            check(&format!("W/{current}")),
             Err(ErrorCode::PreconditionFailed)
         );
-
-        let fresh = TestRequest::put()
-            .insert_header((IF_MATCH, "\"v2\", \"v3\""))
-            .to_http_request();
-        assert!(
-            IfMatch::required(&fresh)
-                .expect("present")
-                .check(&current)
-                .is_ok()
-        );
-
-        let weak = TestRequest::put()
-            .insert_header((IF_MATCH, "W/\"v3\""))
-            .to_http_request();
-        assert!(
-            IfMatch::required(&weak)
-                .expect("present")
-                .check(&current)
-                .is_err()
-        );
-
-        let any = TestRequest::put()
-            .insert_header((IF_MATCH, "*"))
-            .to_http_request();
-        assert!(
-            IfMatch::required(&any)
-                .expect("present")
-                .check(&current)
-                .is_ok()
-        );
+        assert_eq!(check("*"), Ok(()));
     }
 
     #[test]
     fn if_none_match_uses_weak_comparison() {
-        let current = etag(7);
-        let hit = TestRequest::get()
-            .insert_header((IF_NONE_MATCH, "W/\"v7\""))
-            .to_http_request();
-        assert!(if_none_match_hits(&hit, &current));
-        let miss = TestRequest::get()
-            .insert_header((IF_NONE_MATCH, "\"v6\""))
-            .to_http_request();
-        assert!(!if_none_match_hits(&miss, &current));
+        let current = etag("account", 7);
+        assert!(if_none_match_hits(
+            &with(IF_NONE_MATCH, &format!("W/{current}")),
+            &current
+        ));
+        assert!(if_none_match_hits(&with(IF_NONE_MATCH, "*"), &current));
+        let older = etag("account", 6);
+        assert!(!if_none_match_hits(&with(IF_NONE_MATCH, &older), &current));
         assert!(!if_none_match_hits(
             &TestRequest::get().to_http_request(),
             &current

@@ -3,7 +3,9 @@ use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::ids::PartnerId;
 use domain::principal::Principal;
-use persistence::repos::accounts::{self, DirectoryHasAccount, NewAccount};
+use persistence::repos::accounts::{
+    self, Account as AccountRecord, DirectoryHasAccount, NewAccount,
+};
 
 use crate::access;
 use crate::auth::Authenticated;
@@ -77,11 +79,15 @@ pub async fn create_account(
             Ok((account, _owner)) => {
                 Ok(Reply::json(StatusCode::CREATED, &Account::from(&account))?
                     .with_header(LOCATION, "/v1/account")
-                    .with_header(ETAG, etag(account.version)))
+                    .with_header(ETAG, account_etag(&account)))
             }
         }
     })
     .await
+}
+
+fn account_etag(account: &AccountRecord) -> String {
+    etag(&format!("account:{}", account.id), account.version)
 }
 
 /// Read the caller's partner account.
@@ -117,7 +123,7 @@ pub async fn get_account(
         Ok(accounts::get(conn, &membership.scope)?)
     })
     .await?;
-    let tag = etag(account.version);
+    let tag = account_etag(&account);
     if if_none_match_hits(&req, &tag) {
         return Ok(HttpResponse::NotModified()
             .insert_header((ETAG, tag))
