@@ -101,6 +101,7 @@ async fn spawn_with_jwks(db: Db) -> (TestApp, tempfile::TempDir) {
         Options {
             migrate: true,
             jwks_file: Some(jwks),
+            ..Options::default()
         },
     )
     .await;
@@ -217,6 +218,14 @@ fn forgeries(directory: Uuid) -> Vec<(&'static str, String)> {
         (
             "unknown kind",
             hs256(&with("kind", json!("admin")), TEST_SECRET.as_bytes()),
+        ),
+        (
+            "an operator token from the external issuer",
+            rs256(
+                &external(&with("kind", json!("operator"))),
+                "rsa-1",
+                "test-only-rsa.pem",
+            ),
         ),
         (
             "user without a directory",

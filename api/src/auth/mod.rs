@@ -4,7 +4,8 @@
 //! header's `alg`: a token with a `kid` must name a key of the configured JWKS file and is
 //! verified with that key's own algorithm (RS256 or ES256) and the external issuer; a token
 //! without a `kid` is verified with the embedded HS256 secret and the embedded issuer. So a token
-//! HMAC-signed with a public key, or claiming `alg: none`, never verifies.
+//! HMAC-signed with a public key, or claiming `alg: none`, never verifies. Operator tokens are
+//! accepted from the embedded issuer only.
 
 mod keys;
 
@@ -140,7 +141,16 @@ impl TokenService {
         validation.set_audience(&[self.audience.as_str()]);
         let data = jsonwebtoken::decode::<VerifiedClaims>(token, key, &validation)
             .map_err(|e| TokenRejected(describe(e.kind())))?;
-        principal_from(data.claims)
+        let principal = principal_from(data.claims)?;
+        // Operators act across every tenant; only this service mints their tokens (with the
+        // `token --operator` command, which needs the server's own key). An external identity
+        // provider vouches for partner users and apps, never for platform staff.
+        if header.kid.is_some() && matches!(principal, Principal::Operator { .. }) {
+            return Err(TokenRejected(
+                "operator tokens are accepted only from this service's own issuer".into(),
+            ));
+        }
+        Ok(principal)
     }
 }
 
