@@ -106,19 +106,37 @@ impl fmt::Debug for DatabaseUrl {
     }
 }
 
+/// Masks the password of a PostgreSQL URL, whether in the userinfo (`user:secret@host`) or in
+/// the query string (`?password=secret`), as libpq accepts both.
 fn redact_password(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         return url.to_owned();
     };
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
-    match authority.rsplit_once('@') {
+    let authority = match authority.rsplit_once('@') {
         Some((userinfo, host)) => match userinfo.split_once(':') {
-            Some((user, _password)) => format!("{scheme}://{user}:***@{host}{tail}"),
-            None => url.to_owned(),
+            Some((user, _password)) => format!("{user}:***@{host}"),
+            None => authority.to_owned(),
         },
-        None => url.to_owned(),
-    }
+        None => authority.to_owned(),
+    };
+    let tail = match tail.split_once('?') {
+        Some((path, query)) => {
+            let query: Vec<String> = query
+                .split('&')
+                .map(|pair| match pair.split_once('=') {
+                    Some((name, _)) if name.eq_ignore_ascii_case("password") => {
+                        format!("{name}=***")
+                    }
+                    _ => pair.to_owned(),
+                })
+                .collect();
+            format!("{path}?{}", query.join("&"))
+        }
+        None => tail.to_owned(),
+    };
+    format!("{scheme}://{authority}{tail}")
 }
 
 /// Applied to every SQLite connection, in this order: wait for locks before anything else
@@ -388,13 +406,19 @@ mod tests {
 
     #[test]
     fn display_hides_the_password() {
-        let url = DatabaseUrl::parse("postgres://pc:s3cret@db.internal:5432/pc?sslmode=require")
-            .expect("valid");
+        let shown = |raw: &str| DatabaseUrl::parse(raw).expect("valid").to_string();
         assert_eq!(
-            url.to_string(),
+            shown("postgres://pc:s3cret@db.internal:5432/pc?sslmode=require"),
             "postgres://pc:***@db.internal:5432/pc?sslmode=require"
         );
-        let url = DatabaseUrl::parse("postgres://pc@db/pc").expect("valid");
-        assert_eq!(url.to_string(), "postgres://pc@db/pc");
+        assert_eq!(shown("postgres://pc@db/pc"), "postgres://pc@db/pc");
+        assert_eq!(
+            shown("postgres://pc@db/pc?sslmode=require&password=hunter2&application_name=x"),
+            "postgres://pc@db/pc?sslmode=require&password=***&application_name=x"
+        );
+        assert_eq!(
+            shown("postgresql://db?user=pc&PASSWORD=hunter2"),
+            "postgresql://db?user=pc&PASSWORD=***"
+        );
     }
 }

@@ -157,10 +157,12 @@ dual_db_test! {
         let mut server = ServerProcess::start(&db.url, &env);
         let client = reqwest::Client::new();
         let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
+        let killed = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let base = server.url("/v1/accounts");
         let writers: Vec<_> = (0..4)
             .map(|_| {
-                let (client, base, acknowledged) = (client.clone(), base.clone(), acknowledged.clone());
+                let (client, base) = (client.clone(), base.clone());
+                let (acknowledged, killed) = (acknowledged.clone(), killed.clone());
                 actix_rt::spawn(async move {
                     loop {
                         let directory = Uuid::now_v7();
@@ -174,8 +176,10 @@ dual_db_test! {
                             Ok(response) if response.status() == 201 => {
                                 acknowledged.lock().expect("acks").push(directory.to_string());
                             }
-                            Ok(response) => panic!("unexpected {}", response.status()),
-                            Err(_) => return, // the server is gone
+                            Ok(response) => return Err(format!("write answered {}", response.status())),
+                            // Only the kill may end a writer.
+                            Err(_) if killed.load(std::sync::atomic::Ordering::SeqCst) => return Ok(()),
+                            Err(error) => return Err(format!("write failed before the kill: {error}")),
                         }
                     }
                 })
@@ -187,10 +191,12 @@ dual_db_test! {
             assert!(Instant::now() < deadline, "writes too slow: {}", server.log());
             actix_rt::time::sleep(Duration::from_millis(5)).await;
         }
+        killed.store(true, std::sync::atomic::Ordering::SeqCst);
         kill(server.pid(), Signal::SIGKILL).expect("SIGKILL");
         server.wait_for_exit(Duration::from_secs(10));
         for writer in writers {
-            let _ = writer.await;
+            let outcome = writer.await.expect("writer task");
+            assert_eq!(outcome, Ok(()), "{}", server.log());
         }
         let acknowledged = acknowledged.lock().expect("acks").clone();
 
@@ -239,15 +245,28 @@ async fn sigterm_lets_the_request_in_flight_finish() {
     let body = account_body().to_string();
     let (first_half, second_half) = body.split_at(body.len() / 2);
     let mut stream = TcpStream::connect(("127.0.0.1", server.port)).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .expect("timeout");
     write!(
         stream,
-        "POST /v1/accounts HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{first_half}",
+        "POST /v1/accounts HTTP/1.1\r\nHost: localhost\r\nAuthorization: Bearer {}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nExpect: 100-continue\r\nConnection: close\r\n\r\n",
         user_token(Uuid::now_v7()),
         body.len()
     )
-    .expect("first half sent");
-    stream.flush().expect("flush");
-    std::thread::sleep(Duration::from_millis(300));
+    .expect("headers sent");
+    // The interim 100 proves the server has taken the request in: it is in flight.
+    let mut interim = Vec::new();
+    let mut byte = [0u8; 1];
+    while !interim.ends_with(b"\r\n\r\n") {
+        stream.read_exact(&mut byte).expect("interim response");
+        interim.push(byte[0]);
+    }
+    let interim = String::from_utf8_lossy(&interim);
+    assert!(interim.starts_with("HTTP/1.1 100 Continue"), "{interim}");
+    stream
+        .write_all(first_half.as_bytes())
+        .expect("first half sent");
 
     kill(server.pid(), Signal::SIGTERM).expect("SIGTERM");
     // The listener closes: no new work is accepted...
@@ -303,6 +322,16 @@ fn bad_configuration_stops_start_up_with_one_clear_line() {
         ),
         (
             vec![
+                (
+                    "DATABASE_URL",
+                    "postgres://postgres@127.0.0.1:1/pc?password=hunter2",
+                ),
+                ("PC_JWT_SECRET", TEST_SECRET),
+            ],
+            "cannot connect to PostgreSQL at postgres://postgres@127.0.0.1:1/pc?password=***",
+        ),
+        (
+            vec![
                 ("DATABASE_URL", &missing_dir),
                 ("PC_JWT_SECRET", TEST_SECRET),
             ],
@@ -346,6 +375,11 @@ fn bad_configuration_stops_start_up_with_one_clear_line() {
             lines[0]
         );
         assert!(!lines[0].contains("Invalid connection url"), "{}", lines[0]);
+        assert!(
+            !lines[0].contains("hunter2"),
+            "a password reached the output: {}",
+            lines[0]
+        );
     }
 }
 
