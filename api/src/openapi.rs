@@ -142,6 +142,8 @@ fn complete_operation(operation: &mut Operation, secured: bool, touches_database
                         .schema_type(Type::String)
                         .min_length(Some(1))
                         .max_length(Some(crate::extract::idempotency::MAX_KEY_LENGTH))
+                        // Printable ASCII, not only spaces.
+                        .pattern(Some("^[ -~]*[!-~][ -~]*$"))
                         .into(),
                 );
             }
@@ -171,7 +173,6 @@ fn complete_operation(operation: &mut Operation, secured: bool, touches_database
             "401",
             "No valid bearer token (`missing_token`, `invalid_token`).",
         ));
-        shared.push(("403", "The caller may not use this route (`not_a_member`, `operator_only`, `principal_not_allowed`, `insufficient_role`)."));
     }
     if has_parameters || has_body {
         shared.push(("400", "The request is malformed or invalid (`malformed_json`, `validation_failed`, `invalid_path_parameter`, `invalid_query_parameter`, `invalid_cursor`, `invalid_idempotency_key`); field errors are listed in `errors`."));

@@ -132,6 +132,27 @@ app.request(Method::POST, "/v1/accounts")
         app.get("/v1/account", Some(&token)).await.assert_problem(404, "account_not_found");
     }
 
+    async fn repeated_keys_are_rejected(app) {
+        let token = app.user_token(Uuid::now_v7(), "jane.doe@contoso.com");
+        let body = account_body().to_string().replacen(
+            r#""legal_name":"Contoso Ltd.""#,
+            r#""legal_name":"Evil Corp","legal_name":"Contoso Ltd.""#,
+            1,
+        );
+        assert!(body.contains("Evil Corp"), "{body}");
+        let reply = app
+            .send(
+                app.request(Method::POST, "/v1/accounts")
+                    .bearer_auth(&token)
+                    .header("content-type", "application/json")
+                    .body(body),
+            )
+            .await;
+        reply.assert_problem(400, "validation_failed");
+        assert_eq!(reply.field_errors(), vec![("legal_name".to_owned(), "duplicate_field".to_owned())]);
+        app.get("/v1/account", Some(&token)).await.assert_problem(404, "account_not_found");
+    }
+
     async fn missing_and_mistyped_fields_are_named(app) {
         let token = app.user_token(Uuid::now_v7(), "jane.doe@contoso.com");
         let mut body = account_body();

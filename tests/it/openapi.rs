@@ -47,10 +47,7 @@ fn every_operation_documents_problems_and_request_ids() {
                     serde_json::json!([{"bearer": []}]),
                     "{method} {path}"
                 );
-                assert!(
-                    responses.contains_key("401") && responses.contains_key("403"),
-                    "{method} {path}"
-                );
+                assert!(responses.contains_key("401"), "{method} {path}");
             }
             if operation.get("requestBody").is_some() {
                 for status in ["400", "413", "415"] {

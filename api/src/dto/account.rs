@@ -25,7 +25,7 @@ pub struct CreateAccountRequest {
     #[validate(nested)]
     pub address: AddressInput,
     /// ISO 3166-1 alpha-2 code of the legal country (any letter case).
-    #[schema(example = "US", min_length = 2, max_length = 2)]
+    #[schema(example = "US", pattern = "^[A-Za-z]{2}$")]
     pub country: String,
     /// The company's website (http or https).
     #[validate(length(

@@ -8,7 +8,8 @@ use actix_web::{FromRequest, HttpRequest};
 use domain::{FieldError, FieldErrors};
 use futures_util::StreamExt;
 use futures_util::future::LocalBoxFuture;
-use serde::de::DeserializeOwned;
+use serde::de::{self, DeserializeOwned, MapAccess, SeqAccess, Visitor};
+use serde::{Deserialize, Deserializer};
 use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
@@ -122,17 +123,7 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<JsonBody<T>, ApiError> {
             "The request body is empty; send a JSON object.",
         ));
     }
-    let document: serde_json::Value = serde_json::from_slice(body).map_err(|error| {
-        ApiError::new(
-            ErrorCode::MalformedJson,
-            format!(
-                "The body is not valid JSON: {} at line {}, column {}.",
-                syntax_reason(&error),
-                error.line(),
-                error.column()
-            ),
-        )
-    })?;
+    let document = parse_unique_keys(body)?;
     if !document.is_object() {
         return Err(ApiError::validation([FieldError::new(
             "body",
@@ -143,6 +134,103 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<JsonBody<T>, ApiError> {
     let canonical = canonical_json(&document);
     let value = serde_path_to_error::deserialize::<_, T>(document).map_err(data_error)?;
     Ok(JsonBody { value, canonical })
+}
+
+/// Parses JSON text, refusing objects that repeat a key: parsers disagree on which repeated
+/// value wins, so a proxy or audit trail could read a different request than this server.
+fn parse_unique_keys(body: &[u8]) -> Result<serde_json::Value, ApiError> {
+    let mut deserializer = serde_json::Deserializer::from_slice(body);
+    let document =
+        serde_path_to_error::deserialize::<_, UniqueKeys>(&mut deserializer).map_err(|error| {
+            match error.inner().classify() {
+                serde_json::error::Category::Data => data_error(error),
+                _ => malformed(&error.into_inner()),
+            }
+        })?;
+    deserializer.end().map_err(|error| malformed(&error))?;
+    Ok(document.0)
+}
+
+fn malformed(error: &serde_json::Error) -> ApiError {
+    ApiError::new(
+        ErrorCode::MalformedJson,
+        format!(
+            "The body is not valid JSON: {} at line {}, column {}.",
+            syntax_reason(error),
+            error.line(),
+            error.column()
+        ),
+    )
+}
+
+/// Any JSON value, with no object repeating a key.
+struct UniqueKeys(serde_json::Value);
+
+impl<'de> Deserialize<'de> for UniqueKeys {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer
+            .deserialize_any(UniqueKeysVisitor)
+            .map(UniqueKeys)
+    }
+}
+
+struct UniqueKeysVisitor;
+
+impl<'de> Visitor<'de> for UniqueKeysVisitor {
+    type Value = serde_json::Value;
+
+    fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("a JSON value")
+    }
+
+    fn visit_bool<E>(self, value: bool) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_i64<E>(self, value: i64) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_u64<E>(self, value: u64) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_f64<E>(self, value: f64) -> Result<Self::Value, E> {
+        // JSON text cannot spell a non-finite number, so `from_f64` always succeeds here.
+        Ok(serde_json::Number::from_f64(value).map_or(serde_json::Value::Null, Into::into))
+    }
+
+    fn visit_str<E>(self, value: &str) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_string<E>(self, value: String) -> Result<Self::Value, E> {
+        Ok(value.into())
+    }
+
+    fn visit_unit<E>(self) -> Result<Self::Value, E> {
+        Ok(serde_json::Value::Null)
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut items: A) -> Result<Self::Value, A::Error> {
+        let mut array = Vec::new();
+        while let Some(UniqueKeys(item)) = items.next_element()? {
+            array.push(item);
+        }
+        Ok(array.into())
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut entries: A) -> Result<Self::Value, A::Error> {
+        let mut object = serde_json::Map::new();
+        while let Some(key) = entries.next_key::<String>()? {
+            if object.contains_key(&key) {
+                return Err(de::Error::custom(format!("duplicate field `{key}`")));
+            }
+            let UniqueKeys(value) = entries.next_value()?;
+            object.insert(key, value);
+        }
+        Ok(object.into())
+    }
 }
 
 /// serde_json's message without its own position suffix (we add line and column ourselves).
@@ -196,7 +284,13 @@ fn data_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
             format!("{path}.{name}")
         }
     };
-    let (field, code, text) = if message.starts_with("unknown field") {
+    let (field, code, text) = if message.starts_with("duplicate field") {
+        (
+            join(&quoted),
+            "duplicate_field",
+            "appears more than once".to_owned(),
+        )
+    } else if message.starts_with("unknown field") {
         (
             join(&quoted),
             "unknown_field",
@@ -332,6 +426,27 @@ mod tests {
             ("body".into(), "invalid_type".into())
         );
         assert_eq!(field_error("null"), ("body".into(), "invalid_type".into()));
+    }
+
+    #[test]
+    fn repeated_keys_are_refused_with_their_path() {
+        assert_eq!(
+            field_error(r#"{"name":"a","name":"b","inner":{"count":1}}"#),
+            ("name".into(), "duplicate_field".into())
+        );
+        assert_eq!(
+            field_error(r#"{"name":"a","inner":{"count":1,"count":2}}"#),
+            ("inner.count".into(), "duplicate_field".into())
+        );
+        // The same key in different objects is no repetition.
+        let ok = parse::<Outer>(br#"{"name":"a","inner":{"count":1}}"#);
+        assert!(ok.is_ok());
+    }
+
+    #[test]
+    fn trailing_text_is_malformed_json() {
+        let error = parse::<Outer>(br#"{"name":"a","inner":{"count":1}} x"#).expect_err("invalid");
+        assert_eq!(error.code(), ErrorCode::MalformedJson);
     }
 
     #[test]
