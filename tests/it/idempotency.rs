@@ -90,9 +90,23 @@ dual_test! {
         let first = post_with_key(&app, &colleague, "k", &account_body()).await;
         first.assert_problem(409, "account_exists");
         let retry = post_with_key(&app, &colleague, "k", &account_body()).await;
-        assert_eq!(retry.status, 409);
+        // A problem like any other: its request_id is the replaying request's.
+        let replayed = retry.assert_problem(409, "account_exists");
         assert_eq!(retry.header("idempotent-replayed"), Some("true"));
-        assert_eq!(retry.json()["code"], "account_exists");
+        assert_eq!(replayed["detail"], first.json()["detail"]);
+        assert_ne!(replayed["request_id"], first.json()["request_id"]);
+    }
+
+    async fn keys_are_scoped_to_the_principal_within_a_directory(app) {
+        // Jane enrolls with key "k"; Sam, in the same directory, sends the same key and body.
+        let directory = Uuid::now_v7();
+        let jane = app.user_token(directory, "jane.doe@contoso.com");
+        let sam = app.user_token(directory, "sam.lee@contoso.com");
+        assert_eq!(post_with_key(&app, &jane, "k", &account_body()).await.status, 201);
+        // Not Jane's stored 201: Sam's own request, refused by the one-account rule.
+        let reply = post_with_key(&app, &sam, "k", &account_body()).await;
+        reply.assert_problem(409, "account_exists");
+        assert_eq!(reply.header("idempotent-replayed"), None);
     }
 
     async fn a_validation_failure_does_not_use_up_the_key(app) {

@@ -21,7 +21,7 @@ use std::future::{Ready, ready};
 
 use crate::clock;
 use crate::db;
-use crate::error::{ApiError, ErrorCode};
+use crate::error::{ApiError, ErrorCode, PROBLEM_JSON};
 use crate::request_context;
 use crate::state::AppState;
 
@@ -133,7 +133,8 @@ where
     F: FnOnce(&mut DbConnection, DateTime<Utc>) -> Result<Reply, ApiError> + Send + 'static,
 {
     let now = clock::now();
-    let request_id = request_context::current_request_id().unwrap_or_default();
+    let current_request_id = request_context::current_request_id().unwrap_or_default();
+    let request_id = current_request_id.clone();
     let scoped = key.0.map(|key| ScopedKey {
         scope: principal.tenant_scope(),
         principal: principal.principal_key(),
@@ -163,9 +164,16 @@ where
         match result {
             Ok(reply) => Ok(Outcome::Fresh(reply)),
             Err(error) if error.is_decision() => {
+                let mut headers = vec![(CONTENT_TYPE.as_str().to_owned(), PROBLEM_JSON.to_owned())];
+                headers.extend(
+                    error
+                        .headers()
+                        .iter()
+                        .map(|(name, value)| (name.as_str().to_owned(), value.clone())),
+                );
                 let stored = StoredResponse {
                     status: error.code().status().as_u16(),
-                    headers: vec![(CONTENT_TYPE.as_str().to_owned(), crate::error::PROBLEM_JSON.to_owned())],
+                    headers,
                     body: error.problem_json(request_id),
                 };
                 write_transaction(conn, |conn| idempotency::complete(conn, &scoped, &token, &stored))?
@@ -184,7 +192,7 @@ where
     .await?;
     Ok(match outcome {
         Outcome::Fresh(reply) => reply.into_response(),
-        Outcome::Replayed(stored) => replay(stored),
+        Outcome::Replayed(stored) => replay(stored, &current_request_id),
     })
 }
 
@@ -196,8 +204,21 @@ fn in_use() -> ApiError {
     .with_header(RETRY_AFTER, "1")
 }
 
-fn replay(stored: StoredResponse) -> HttpResponse {
+/// The stored response again. A stored problem names this request in its `request_id`, as every
+/// problem does; everything else is returned as it was first sent.
+fn replay(stored: StoredResponse, request_id: &str) -> HttpResponse {
     let status = StatusCode::from_u16(stored.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let is_problem = stored
+        .headers
+        .iter()
+        .any(|(name, value)| name == CONTENT_TYPE.as_str() && value == PROBLEM_JSON);
+    let body = match serde_json::from_str::<serde_json::Value>(&stored.body) {
+        Ok(mut problem) if is_problem => {
+            problem["request_id"] = request_id.into();
+            problem.to_string()
+        }
+        _ => stored.body,
+    };
     let mut response = HttpResponse::build(status);
     for (name, value) in &stored.headers {
         if let (Ok(name), Ok(value)) = (
@@ -208,7 +229,7 @@ fn replay(stored: StoredResponse) -> HttpResponse {
         }
     }
     response.insert_header((IDEMPOTENT_REPLAYED, "true"));
-    response.body(stored.body)
+    response.body(body)
 }
 
 #[cfg(test)]
