@@ -168,6 +168,13 @@ app.request(Method::POST, "/v1/accounts")
 
         let reply = app.post_json("/v1/accounts", &token, &json!([account_body()])).await;
         assert_eq!(reply.field_errors(), vec![("body".to_owned(), "invalid_type".to_owned())]);
+        // An array in place of an object is not read positionally.
+        let mut body = account_body();
+        body["address"] = json!(["1 Microsoft Way", null, "Redmond", "WA", "98052"]);
+        let reply = app.post_json("/v1/accounts", &token, &body).await;
+        reply.assert_problem(400, "validation_failed");
+        assert_eq!(reply.field_errors(), vec![("address".to_owned(), "invalid_type".to_owned())]);
+        app.get("/v1/account", Some(&token)).await.assert_problem(404, "account_not_found");
     }
 
     async fn a_malformed_path_parameter_is_400(app) {

@@ -14,6 +14,7 @@ use sha2::{Digest, Sha256};
 use std::borrow::Cow;
 use validator::{Validate, ValidationErrors, ValidationErrorsKind};
 
+use super::strict::Strict;
 use crate::error::{ApiError, ErrorCode, ProblemFieldError};
 
 /// Largest JSON body accepted (DESIGN §2).
@@ -132,7 +133,7 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<JsonBody<T>, ApiError> {
         )]));
     }
     let canonical = canonical_json(&document);
-    let value = serde_path_to_error::deserialize::<_, T>(document).map_err(data_error)?;
+    let value = serde_path_to_error::deserialize::<_, T>(Strict(document)).map_err(data_error)?;
     Ok(JsonBody { value, canonical })
 }
 

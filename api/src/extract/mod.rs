@@ -5,3 +5,4 @@ pub mod etag;
 pub mod idempotency;
 pub mod json;
 pub mod pagination;
+mod strict;
