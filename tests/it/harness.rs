@@ -39,6 +39,7 @@ pub struct TestDb {
 
 impl TestDb {
     /// The PostgreSQL database's name and the administrative URL it was created with.
+    #[cfg(pg_tests)]
     pub fn postgres(&self) -> Option<(&str, &str)> {
         self.postgres
             .as_ref()

@@ -31,13 +31,7 @@ impl<'de> de::Deserializer<'de> for Strict {
         _fields: &'static [&'static str],
         visitor: V,
     ) -> Result<V::Value, Self::Error> {
-        match self.0 {
-            Value::Object(map) => visitor.visit_map(Entries::new(map)),
-            other => Err(de::Error::invalid_type(
-                unexpected(&other),
-                &"a JSON object",
-            )),
-        }
+        self.deserialize_map(visitor)
     }
 
     fn deserialize_map<V: Visitor<'de>>(self, visitor: V) -> Result<V::Value, Self::Error> {
