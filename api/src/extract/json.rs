@@ -124,14 +124,8 @@ fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<JsonBody<T>, ApiError> {
             "The request body is empty; send a JSON object.",
         ));
     }
+    // A body that is not an object is refused by `Strict`, like any misplaced non-object.
     let document = parse_unique_keys(body)?;
-    if !document.is_object() {
-        return Err(ApiError::validation([FieldError::new(
-            "body",
-            "invalid_type",
-            "must be a JSON object",
-        )]));
-    }
     let canonical = canonical_json(&document);
     let value = serde_path_to_error::deserialize::<_, T>(Strict(document)).map_err(data_error)?;
     Ok(JsonBody { value, canonical })
