@@ -84,6 +84,17 @@ impl Reply {
         })
     }
 
+    /// A refusal as a reply, so it can be stored and replayed like a success.
+    fn problem(error: &ApiError, request_id: String) -> Self {
+        let mut headers = vec![(CONTENT_TYPE, PROBLEM_JSON.to_owned())];
+        headers.extend(error.headers().iter().cloned());
+        Self {
+            status: error.code().status(),
+            headers,
+            body: error.problem_json(request_id),
+        }
+    }
+
     pub fn with_header(mut self, name: HeaderName, value: impl Into<String>) -> Self {
         self.headers.push((name, value.into()));
         self
@@ -133,8 +144,8 @@ where
     F: FnOnce(&mut DbConnection, DateTime<Utc>) -> Result<Reply, ApiError> + Send + 'static,
 {
     let now = clock::now();
-    let current_request_id = request_context::current_request_id().unwrap_or_default();
-    let request_id = current_request_id.clone();
+    let request_id = request_context::current_request_id().unwrap_or_default();
+    let replaying_request_id = request_id.clone();
     let scoped = key.0.map(|key| ScopedKey {
         scope: principal.tenant_scope(),
         principal: principal.principal_key(),
@@ -164,18 +175,7 @@ where
         match result {
             Ok(reply) => Ok(Outcome::Fresh(reply)),
             Err(error) if error.is_decision() => {
-                let mut headers = vec![(CONTENT_TYPE.as_str().to_owned(), PROBLEM_JSON.to_owned())];
-                headers.extend(
-                    error
-                        .headers()
-                        .iter()
-                        .map(|(name, value)| (name.as_str().to_owned(), value.clone())),
-                );
-                let stored = StoredResponse {
-                    status: error.code().status().as_u16(),
-                    headers,
-                    body: error.problem_json(request_id),
-                };
+                let stored = Reply::problem(&error, request_id).stored();
                 write_transaction(conn, |conn| idempotency::complete(conn, &scoped, &token, &stored))?
                     .map_err(|ClaimLost| in_use())?;
                 Err(error)
@@ -192,7 +192,7 @@ where
     .await?;
     Ok(match outcome {
         Outcome::Fresh(reply) => reply.into_response(),
-        Outcome::Replayed(stored) => replay(stored, &current_request_id),
+        Outcome::Replayed(stored) => replay(stored, &replaying_request_id),
     })
 }
 
