@@ -1,12 +1,84 @@
-//! Who may do what: the caller's standing, resolved inside the request's database work.
+//! Who may do what. Every route has an entry in [`ROUTE_ACCESS`] (deny by default: a route
+//! without one fails the route-table tests), and its handler enforces the entry through the
+//! functions below, inside the request's database work.
 
+use domain::access::Permission;
+use domain::ids::UserId;
 use domain::principal::Principal;
 use persistence::DbConnection;
 use persistence::tenant::{self, Membership, OperatorAccess, Standing};
 
 use crate::error::{ApiError, ErrorCode};
 
-/// The caller as a user of their directory's partner account.
+/// What a route requires of its caller.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// No token.
+    Public,
+    /// Any valid token.
+    AnyPrincipal,
+    /// A user token; the directory need not have an account.
+    DirectoryUser,
+    /// A user of the directory's account, whatever their roles.
+    AccountUser,
+    /// A user or app of the directory's account holding a role with this permission.
+    Permission(Permission),
+    /// A platform operator.
+    Operator,
+}
+
+use Access::*;
+use Permission::*;
+
+/// The access rule of every route, by method and path template.
+pub const ROUTE_ACCESS: &[(&str, &str, Access)] = &[
+    ("GET", "/healthz", Public),
+    ("GET", "/readyz", Public),
+    ("POST", "/v1/oauth2/token", Public),
+    ("GET", "/v1/me", AnyPrincipal),
+    ("POST", "/v1/accounts", DirectoryUser),
+    ("GET", "/v1/me/directories", DirectoryUser),
+    ("POST", "/v1/me/directories/{directory_id}/switch", DirectoryUser),
+    ("GET", "/v1/me/access", AccountUser),
+    ("GET", "/v1/me/roles", AccountUser),
+    ("GET", "/v1/action-center/items", AccountUser),
+    ("POST", "/v1/action-center/items/{item_id}/archive", AccountUser),
+    ("GET", "/v1/action-center/preferences", AccountUser),
+    ("PUT", "/v1/action-center/preferences", AccountUser),
+    ("POST", "/v1/action-center/preferences/contact-email/verify", AccountUser),
+    ("POST", "/v1/action-center/preferences/contact-email/resend", AccountUser),
+    ("GET", "/v1/account", Permission(AccountRead)),
+    ("GET", "/v1/account/legal-profile", Permission(AccountRead)),
+    ("PUT", "/v1/account/legal-profile", Permission(AccountWrite)),
+    ("GET", "/v1/account/verification", Permission(AccountRead)),
+    ("POST", "/v1/account/verification/evidence", Permission(AccountWrite)),
+    ("GET", "/v1/account/verification/evidence/{evidence_id}/content", Permission(AccountRead)),
+    ("GET", "/v1/roles", Permission(UsersRead)),
+    ("GET", "/v1/users", Permission(UsersRead)),
+    ("POST", "/v1/users", Permission(UsersManage)),
+    ("GET", "/v1/users/{user_id}", Permission(UsersRead)),
+    ("PATCH", "/v1/users/{user_id}", Permission(UsersManage)),
+    ("DELETE", "/v1/users/{user_id}", Permission(UsersManage)),
+    ("PUT", "/v1/users/{user_id}/roles", Permission(UsersManage)),
+    ("GET", "/v1/apps", Permission(AppsManage)),
+    ("POST", "/v1/apps", Permission(AppsManage)),
+    ("POST", "/v1/apps/{app_id}/secret", Permission(AppsManage)),
+    ("DELETE", "/v1/apps/{app_id}", Permission(AppsManage)),
+    ("GET", "/v1/audit-records", Permission(AuditRead)),
+    ("GET", "/v1/operator/accounts", Operator),
+    ("GET", "/v1/operator/accounts/{account_id}", Operator),
+    ("POST", "/v1/operator/accounts/{account_id}/verification", Operator),
+];
+
+/// The access rule of a route, if it has one.
+pub fn access_of(method: &str, path: &str) -> Option<Access> {
+    ROUTE_ACCESS
+        .iter()
+        .find(|(m, p, _)| m.eq_ignore_ascii_case(method) && *p == path)
+        .map(|(_, _, access)| *access)
+}
+
+/// The caller as a user or app of their directory's partner account.
 pub fn member(conn: &mut DbConnection, principal: &Principal) -> Result<Membership, ApiError> {
     match principal {
         Principal::User { email, directory } => {
@@ -22,15 +94,62 @@ pub fn member(conn: &mut DbConnection, principal: &Principal) -> Result<Membersh
                 )),
             }
         }
-        Principal::App { .. } => Err(ApiError::new(
-            ErrorCode::PrincipalNotAllowed,
-            "App tokens cannot call this route: app registration is not available yet.",
-        )),
+        Principal::App {
+            client_id,
+            directory,
+        } => tenant::resolve_app(conn, *directory, client_id)?.ok_or_else(|| {
+            ApiError::new(
+                ErrorCode::InvalidToken,
+                "The bearer token was refused: the app it was issued to no longer exists.",
+            )
+        }),
         Principal::Operator { .. } => Err(ApiError::new(
             ErrorCode::PrincipalNotAllowed,
             "Operators act on partner accounts through the /v1/operator routes.",
         )),
     }
+}
+
+/// The caller as a member holding `permission`; 403 `insufficient_role` otherwise.
+pub fn authorize(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    permission: Permission,
+) -> Result<Membership, ApiError> {
+    let membership = member(conn, principal)?;
+    if permission.held_by(&membership.roles) {
+        return Ok(membership);
+    }
+    let holders = permission
+        .holders()
+        .iter()
+        .map(|role| role.id())
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(ApiError::new(
+        ErrorCode::InsufficientRole,
+        format!("This needs the {permission} permission, which these roles hold: {holders}."),
+    ))
+}
+
+/// The caller as a person of the account (apps have no inbox, preferences or access view).
+pub fn account_user(
+    conn: &mut DbConnection,
+    principal: &Principal,
+) -> Result<(Membership, UserId), ApiError> {
+    if !matches!(principal, Principal::User { .. }) {
+        return Err(user_only());
+    }
+    let membership = member(conn, principal)?;
+    let user = membership.user_id().ok_or_else(user_only)?;
+    Ok((membership, user))
+}
+
+fn user_only() -> ApiError {
+    ApiError::new(
+        ErrorCode::PrincipalNotAllowed,
+        "Only a person (a user token) can call this route.",
+    )
 }
 
 /// The caller as a platform operator.
@@ -41,4 +160,24 @@ pub fn operator(principal: &Principal) -> Result<OperatorAccess, ApiError> {
             "This route is for platform operators only.",
         )
     })
+}
+
+/// Describes a rule for the OpenAPI document.
+pub fn describe(access: Access) -> String {
+    match access {
+        Public => "No token needed.".to_owned(),
+        AnyPrincipal => "Any valid token (user, app or operator).".to_owned(),
+        DirectoryUser => "A user token; the directory need not have an account yet.".to_owned(),
+        AccountUser => "A user of the account, with any role (not apps).".to_owned(),
+        Permission(permission) => format!(
+            "Permission `{permission}`, held by the roles: {}. Users and apps holding one of them.",
+            permission
+                .holders()
+                .iter()
+                .map(|role| format!("`{role}`"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+        Operator => "A platform operator token.".to_owned(),
+    }
 }

@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::config::{AuthSettings, ServeSettings, Settings, parse_bind};
+use crate::config::{MailSettings, AuthSettings, ServeSettings, Settings, parse_bind};
 use crate::server::Application;
 use crate::{clock, db, openapi, request_context, startup};
 
@@ -66,6 +66,18 @@ struct GlobalArgs {
     /// Where the generated signing key is kept when the database is PostgreSQL.
     #[arg(long, env = "PC_DATA_DIR", default_value = ".", global = true)]
     data_dir: PathBuf,
+    /// SMTP server for outgoing mail (smtp://host:port, smtp://user:pass@host:587?tls=required,
+    /// smtps://...). Unset: mail is written as .eml files into <PC_DATA_DIR>/mail.
+    #[arg(long, env = "PC_SMTP_URL", hide_env_values = true, global = true)]
+    smtp_url: Option<String>,
+    /// Sender of outgoing mail.
+    #[arg(
+        long,
+        env = "PC_MAIL_FROM",
+        default_value = "Partner Center <partner-center@localhost>",
+        global = true
+    )]
+    mail_from: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -160,6 +172,11 @@ fn settings(global: GlobalArgs) -> Result<Settings, String> {
             audience: global.jwt_audience,
             jwks_file: global.jwks_file,
             jwks_issuer: global.jwks_issuer,
+        },
+        mail: MailSettings {
+            smtp_url: global.smtp_url,
+            from: global.mail_from,
+            drop_dir: global.data_dir.join("mail"),
         },
         data_dir: global.data_dir,
     })

@@ -2,6 +2,8 @@
 //! value stops start-up with one line that names the setting.
 
 use persistence::DatabaseUrl;
+
+pub use crate::mailer::MailSettings;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
@@ -11,6 +13,7 @@ pub struct Settings {
     pub auth: AuthSettings,
     /// Where the generated signing key lives when the database is not a local file.
     pub data_dir: PathBuf,
+    pub mail: MailSettings,
 }
 
 #[derive(Clone)]
@@ -100,6 +103,11 @@ mod tests {
                 jwks_issuer: None,
             },
             data_dir: PathBuf::from("/var/lib/pc"),
+            mail: MailSettings {
+                smtp_url: None,
+                from: "partner-center@localhost".into(),
+                drop_dir: PathBuf::from("/var/lib/pc/mail"),
+            },
         }
     }
 

@@ -63,6 +63,24 @@ pub enum ErrorCode {
     PreconditionFailed,
     /// The route requires an `If-Match` header.
     PreconditionRequired,
+    /// The caller may not grant or take away one of the roles involved; see `detail`.
+    RoleNotGrantable,
+    /// The account already has a user with this email.
+    UserExists,
+    /// The change would leave the account without a global admin.
+    LastGlobalAdmin,
+    /// Only a pending verification can be decided.
+    VerificationNotPending,
+    /// Evidence is accepted only while verification is `action_required`.
+    VerificationNotAwaitingEvidence,
+    /// The account's verification was rejected; its legal details can no longer change.
+    VerificationRejected,
+    /// Mandatory actions cannot be archived; they complete when done.
+    MandatoryAction,
+    /// The uploaded file is not a PDF, PNG or JPEG document (judged by its content).
+    UnsupportedDocument,
+    /// No contact email is waiting for verification (none set, or already verified).
+    NoPendingVerification,
     /// An unexpected server error; the request id identifies it in the server log.
     InternalError,
     /// The service is temporarily unable to serve (database saturated or unreachable).
@@ -92,6 +110,15 @@ impl ErrorCode {
             IdempotencyKeyReused => StatusCode::UNPROCESSABLE_ENTITY,
             PreconditionFailed => StatusCode::PRECONDITION_FAILED,
             PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
+            RoleNotGrantable => StatusCode::FORBIDDEN,
+            UserExists => StatusCode::CONFLICT,
+            LastGlobalAdmin => StatusCode::CONFLICT,
+            VerificationNotPending => StatusCode::CONFLICT,
+            VerificationNotAwaitingEvidence => StatusCode::CONFLICT,
+            VerificationRejected => StatusCode::CONFLICT,
+            MandatoryAction => StatusCode::CONFLICT,
+            UnsupportedDocument => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            NoPendingVerification => StatusCode::CONFLICT,
             InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -124,6 +151,15 @@ impl ErrorCode {
             IdempotencyKeyInUse => "idempotency_key_in_use",
             PreconditionFailed => "precondition_failed",
             PreconditionRequired => "precondition_required",
+            RoleNotGrantable => "role_not_grantable",
+            UserExists => "user_exists",
+            LastGlobalAdmin => "last_global_admin",
+            VerificationNotPending => "verification_not_pending",
+            VerificationNotAwaitingEvidence => "verification_not_awaiting_evidence",
+            VerificationRejected => "verification_rejected",
+            MandatoryAction => "mandatory_action",
+            UnsupportedDocument => "unsupported_document",
+            NoPendingVerification => "no_pending_verification",
             InternalError => "internal_error",
             ServiceUnavailable => "service_unavailable",
         }
@@ -157,6 +193,15 @@ impl ErrorCode {
             IdempotencyKeyInUse => "Idempotency key in use",
             PreconditionFailed => "Precondition failed",
             PreconditionRequired => "Precondition required",
+            RoleNotGrantable => "Role not grantable",
+            UserExists => "User already exists",
+            LastGlobalAdmin => "Last global admin",
+            VerificationNotPending => "Verification not pending",
+            VerificationNotAwaitingEvidence => "Verification not awaiting evidence",
+            VerificationRejected => "Verification rejected",
+            MandatoryAction => "Mandatory action",
+            UnsupportedDocument => "Unsupported document",
+            NoPendingVerification => "No pending verification",
             InternalError => "Internal server error",
             ServiceUnavailable => "Service unavailable",
         }
@@ -398,6 +443,15 @@ mod tests {
             IdempotencyKeyInUse,
             PreconditionFailed,
             PreconditionRequired,
+            RoleNotGrantable,
+            UserExists,
+            LastGlobalAdmin,
+            VerificationNotPending,
+            VerificationNotAwaitingEvidence,
+            VerificationRejected,
+            MandatoryAction,
+            UnsupportedDocument,
+            NoPendingVerification,
             InternalError,
             ServiceUnavailable,
         ] {

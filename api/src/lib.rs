@@ -2,6 +2,7 @@
 //! the `partner-center` binary's commands.
 
 pub mod access;
+pub mod audit;
 pub mod auth;
 pub mod cli;
 pub mod clock;
@@ -11,6 +12,7 @@ pub mod dto;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod mailer;
 pub mod openapi;
 pub mod request_context;
 pub mod routes;

@@ -7,17 +7,48 @@ use actix_web::http::Method;
 use utoipa::openapi::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 
-use crate::handlers::{accounts, health, me, operator};
+use crate::handlers::{
+    accounts, action_center, apps, audit, health, me, operator, users, verification,
+};
 
-/// Every documented route.
+/// Every documented route. Each needs an entry in `access::ROUTE_ACCESS` too.
 pub fn configure(cfg: &mut ServiceConfig) {
     cfg.service(health::healthz)
         .service(health::readyz)
+        .service(apps::issue_token)
         .service(accounts::create_account)
         .service(accounts::get_account)
+        .service(verification::get_legal_profile)
+        .service(verification::update_legal_profile)
+        .service(verification::get_verification)
+        .service(verification::upload_evidence)
+        .service(verification::get_evidence_content)
         .service(me::get_me)
+        .service(me::get_my_access)
+        .service(me::get_my_roles)
+        .service(me::list_my_directories)
+        .service(me::switch_directory)
+        .service(users::list_roles)
+        .service(users::list_users)
+        .service(users::create_user)
+        .service(users::get_user)
+        .service(users::update_user)
+        .service(users::delete_user)
+        .service(users::set_user_roles)
+        .service(apps::list_apps)
+        .service(apps::create_app)
+        .service(apps::rotate_secret)
+        .service(apps::delete_app)
+        .service(action_center::list_items)
+        .service(action_center::archive_item)
+        .service(action_center::get_preferences)
+        .service(action_center::update_preferences)
+        .service(action_center::verify_contact_email)
+        .service(action_center::resend_code)
+        .service(audit::list_audit_records)
         .service(operator::list_accounts)
-        .service(operator::get_account);
+        .service(operator::get_account)
+        .service(verification::decide_verification);
 }
 
 /// Routes served outside the OpenAPI document (the document itself and its viewer).

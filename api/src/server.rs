@@ -11,6 +11,7 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::config::ServeSettings;
 use crate::error::{ApiError, ErrorCode};
+use crate::mailer;
 use crate::openapi;
 use crate::request_context::request_context;
 use crate::routes;
@@ -29,6 +30,7 @@ struct Documents {
 pub struct Application {
     port: u16,
     server: Server,
+    state: AppState,
 }
 
 impl Application {
@@ -49,6 +51,7 @@ impl Application {
             .map_err(|e| format!("cannot read the bound address: {e}"))?
             .port();
         let route_table = web::Data::new(routes::RouteTable::from_spec(&spec));
+        let worker_state = state.clone();
         let state = web::Data::new(state);
         let documents = Arc::new(Documents { spec, yaml });
         let server = HttpServer::new(move || {
@@ -112,7 +115,11 @@ impl Application {
         .listen(listener)
         .map_err(|e| format!("cannot serve on {}: {e}", settings.bind))?
         .run();
-        Ok(Self { port, server })
+        Ok(Self {
+            port,
+            server,
+            state: worker_state,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -125,8 +132,12 @@ impl Application {
 
     /// Serves until stopped. SIGTERM stops gracefully: the listener closes and in-flight
     /// requests complete (up to the shutdown timeout).
+    /// The mail worker runs beside the server and stops with it.
     pub async fn run(self) -> std::io::Result<()> {
-        self.server.await
+        let worker = actix_web::rt::spawn(mailer::run_worker(self.state));
+        let result = self.server.await;
+        worker.abort();
+        result
     }
 }
 

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use crate::auth::{TokenService, load_embedded_secret, load_jwks};
 use crate::config::{Settings, check_auth};
+use crate::mailer::Mailer;
 use crate::state::AppState;
 
 /// The token service for `settings`: the embedded key (configured or from the key file,
@@ -38,9 +39,11 @@ pub fn prepare(
             log::info!("applied migrations: {}", applied.join(", "));
         }
     }
+    let mailer = Mailer::from_settings(&settings.mail)?;
     let pool = DbPool::build(&settings.database_url, pool_size)?;
     Ok(AppState {
         pool,
         tokens: Arc::new(tokens),
+        mailer: Arc::new(mailer),
     })
 }

@@ -4,9 +4,11 @@ use persistence::DbPool;
 use std::sync::Arc;
 
 use crate::auth::TokenService;
+use crate::mailer::Mailer;
 
 #[derive(Clone)]
 pub struct AppState {
     pub pool: DbPool,
     pub tokens: Arc<TokenService>,
+    pub mailer: Arc<Mailer>,
 }

@@ -56,6 +56,26 @@ uuid_id!(
     /// A person's membership in one account.
     UserId
 );
+uuid_id!(
+    /// An integration app (client credentials) registered in an account.
+    AppId
+);
+uuid_id!(
+    /// An Action Center item.
+    ItemId
+);
+uuid_id!(
+    /// A verification evidence document.
+    EvidenceId
+);
+uuid_id!(
+    /// An audit record.
+    AuditRecordId
+);
+uuid_id!(
+    /// A message in the outgoing mail queue.
+    EmailId
+);
 
 /// The public, human-facing PartnerID of an account: a seven-digit number, as in the portal.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

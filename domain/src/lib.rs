@@ -2,7 +2,9 @@
 //! function of its inputs (and of `now` where time matters), so it can be tested at its
 //! boundaries without a database or a server.
 
+pub mod access;
 pub mod account;
+pub mod action_center;
 pub mod country;
 pub mod email;
 pub mod field;
@@ -11,5 +13,6 @@ pub mod principal;
 pub mod role;
 pub mod text;
 pub mod verification;
+pub mod workspace;
 
 pub use field::{FieldError, FieldErrors};

@@ -18,6 +18,8 @@ diesel::table! {
         contact_email -> Text,
         contact_phone -> Text,
         verification_status -> Text,
+        verification_reason -> Nullable<Text>,
+        under_review -> Text,
         owner_user_id -> Text,
         version -> BigInt,
         created_at -> Timestamp,
@@ -35,6 +37,7 @@ diesel::table! {
         last_name -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        version -> BigInt,
     }
 }
 
@@ -63,5 +66,130 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    verification_evidence (account_id, id) {
+        account_id -> Text,
+        id -> Text,
+        file_name -> Nullable<Text>,
+        media_type -> Text,
+        size_bytes -> BigInt,
+        sha256 -> Text,
+        content -> Binary,
+        comment -> Nullable<Text>,
+        uploaded_by -> Text,
+        uploaded_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    apps (account_id, id) {
+        account_id -> Text,
+        id -> Text,
+        client_id -> Text,
+        name -> Text,
+        secret_hash -> Text,
+        secret_hint -> Text,
+        secret_created_at -> Timestamp,
+        created_by -> Text,
+        version -> BigInt,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    app_roles (account_id, app_id, role) {
+        account_id -> Text,
+        app_id -> Text,
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    action_center_items (account_id, id) {
+        account_id -> Text,
+        id -> Text,
+        kind -> Text,
+        priority -> Nullable<Text>,
+        category -> Nullable<Text>,
+        event -> Text,
+        workspace -> Text,
+        user_id -> Nullable<Text>,
+        title -> Text,
+        message -> Text,
+        target_type -> Nullable<Text>,
+        target_id -> Nullable<Text>,
+        due_at -> Nullable<Timestamp>,
+        completed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    action_center_archives (account_id, item_id, user_id) {
+        account_id -> Text,
+        item_id -> Text,
+        user_id -> Text,
+        archived_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    notification_preferences (account_id, user_id) {
+        account_id -> Text,
+        user_id -> Text,
+        contact_email -> Nullable<Text>,
+        contact_email_verified_at -> Nullable<Timestamp>,
+        language -> Text,
+        promotional_opt_out -> Integer,
+        transactional_opt_out -> Integer,
+        code_hash -> Nullable<Text>,
+        code_expires_at -> Nullable<Timestamp>,
+        code_attempts -> Integer,
+        version -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    email_outbox (account_id, id) {
+        account_id -> Text,
+        id -> Text,
+        recipient -> Text,
+        subject -> Text,
+        body -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        sent_at -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_records (account_id, id) {
+        account_id -> Text,
+        id -> Text,
+        at -> Timestamp,
+        actor_kind -> Text,
+        actor -> Text,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Text,
+        request_id -> Text,
+        details -> Text,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
-diesel::allow_tables_to_appear_in_same_query!(accounts, users, user_roles);
+diesel::allow_tables_to_appear_in_same_query!(
+    accounts,
+    users,
+    user_roles,
+    apps,
+    app_roles,
+    action_center_items,
+    action_center_archives,
+    notification_preferences,
+);

@@ -6,13 +6,13 @@
 
 use diesel::prelude::*;
 use domain::email::EmailAddress;
-use domain::ids::{AccountId, DirectoryId, UserId};
+use domain::ids::{AccountId, AppId, DirectoryId, UserId};
 use domain::principal::Principal;
 use domain::role::Role;
 
 use crate::connection::DbConnection;
 use crate::error::{DbError, DbResult};
-use crate::schema::{accounts, user_roles, users};
+use crate::schema::{accounts, app_roles, apps, user_roles, users};
 
 /// Proof that the holder may act within one account. Not constructible outside this crate.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -35,19 +35,39 @@ impl AccountScope {
     }
 }
 
-/// A caller who is a member of the account owning their directory.
+/// Who acts within an account: one of its users, or one of its apps.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Actor {
+    User {
+        user_id: UserId,
+        email: String,
+        is_owner: bool,
+    },
+    App {
+        app_id: AppId,
+        client_id: String,
+    },
+}
+
+/// A caller who acts within the account owning their directory, with their roles.
 #[derive(Debug, Clone)]
 pub struct Membership {
     pub scope: AccountScope,
-    pub user_id: UserId,
-    pub email: String,
+    pub actor: Actor,
     pub roles: Vec<Role>,
-    pub is_owner: bool,
 }
 
 impl Membership {
     pub fn has_any_role(&self, roles: &[Role]) -> bool {
         self.roles.iter().any(|role| roles.contains(role))
+    }
+
+    /// The user id, when the caller is a person.
+    pub fn user_id(&self) -> Option<UserId> {
+        match &self.actor {
+            Actor::User { user_id, .. } => Some(*user_id),
+            Actor::App { .. } => None,
+        }
     }
 }
 
@@ -106,20 +126,58 @@ pub fn resolve_user(
         .filter(user_roles::account_id.eq(&account_key))
         .filter(user_roles::user_id.eq(&user_key))
         .select(user_roles::role)
-        .load::<String>(conn)?
-        .iter()
-        .map(|id| {
-            Role::parse(id)
-                .ok_or_else(|| DbError::corrupt("user_roles", format!("unknown role {id:?}")))
-        })
-        .collect::<DbResult<Vec<Role>>>()?;
+        .load::<String>(conn)?;
     Ok(Standing::Member(Membership {
         scope: AccountScope::new(account_id),
-        user_id: parse_id::<UserId>("users", &user_key)?,
-        email: user_email,
-        is_owner: owner_user_id == user_key,
-        roles: sorted(roles),
+        actor: Actor::User {
+            user_id: parse_id::<UserId>("users", &user_key)?,
+            email: user_email,
+            is_owner: owner_user_id == user_key,
+        },
+        roles: parse_roles("user_roles", &roles)?,
     }))
+}
+
+/// Resolves an app token to the app, if the app still exists in the directory's account.
+/// A deleted app resolves to `None`: its tokens stop working at once.
+pub fn resolve_app(
+    conn: &mut DbConnection,
+    directory: DirectoryId,
+    client_id: &str,
+) -> DbResult<Option<Membership>> {
+    let found: Option<(String, String)> = apps::table
+        .inner_join(accounts::table.on(accounts::id.eq(apps::account_id)))
+        .filter(accounts::directory_id.eq(directory.to_string()))
+        .filter(apps::client_id.eq(client_id))
+        .select((apps::account_id, apps::id))
+        .first(conn)
+        .optional()?;
+    let Some((account_key, app_key)) = found else {
+        return Ok(None);
+    };
+    let roles = app_roles::table
+        .filter(app_roles::account_id.eq(&account_key))
+        .filter(app_roles::app_id.eq(&app_key))
+        .select(app_roles::role)
+        .load::<String>(conn)?;
+    Ok(Some(Membership {
+        scope: AccountScope::new(parse_id("apps", &account_key)?),
+        actor: Actor::App {
+            app_id: parse_id("apps", &app_key)?,
+            client_id: client_id.to_owned(),
+        },
+        roles: parse_roles("app_roles", &roles)?,
+    }))
+}
+
+pub(crate) fn parse_roles(table: &'static str, ids: &[String]) -> DbResult<Vec<Role>> {
+    let roles = ids
+        .iter()
+        .map(|id| {
+            Role::parse(id).ok_or_else(|| DbError::corrupt(table, format!("unknown role {id:?}")))
+        })
+        .collect::<DbResult<Vec<Role>>>()?;
+    Ok(sorted(roles))
 }
 
 fn sorted(mut roles: Vec<Role>) -> Vec<Role> {

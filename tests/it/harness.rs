@@ -2,7 +2,7 @@
 //! PostgreSQL database when TEST_DATABASE_URL is set) and its own server on an ephemeral port.
 
 use api::auth::TokenService;
-use api::config::{AuthSettings, ServeSettings, Settings};
+use api::config::{AuthSettings, MailSettings, ServeSettings, Settings};
 use api::server::{Application, ExtraRoutes};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use domain::email::EmailAddress;
@@ -110,6 +110,11 @@ pub fn settings_for(db: &TestDb) -> Settings {
             jwks_issuer: None,
         },
         data_dir: db.dir.path().to_path_buf(),
+        mail: MailSettings {
+            smtp_url: None,
+            from: "Partner Center <partner-center@test.example>".to_owned(),
+            drop_dir: db.dir.path().join("mail"),
+        },
     }
 }
 
@@ -120,6 +125,8 @@ pub struct Options {
     pub jwks_file: Option<PathBuf>,
     /// Connect the server with this URL instead of the test database's own (another role).
     pub database_url: Option<String>,
+    /// Send mail through this SMTP server instead of the file drop.
+    pub smtp_url: Option<String>,
 }
 
 pub struct TestApp {
@@ -170,6 +177,9 @@ impl TestApp {
         let mut settings = settings_for(&db);
         if let Some(url) = &options.database_url {
             settings.database_url = DatabaseUrl::parse(url).expect("valid database url");
+        }
+        if let Some(smtp) = options.smtp_url {
+            settings.mail.smtp_url = Some(smtp);
         }
         if let Some(jwks) = options.jwks_file {
             settings.auth.jwks_file = Some(jwks);
@@ -233,6 +243,90 @@ impl TestApp {
                 .json(body),
         )
         .await
+    }
+
+    pub async fn put_json(&self, path: &str, token: &str, if_match: &str, body: &Value) -> Reply {
+        self.send(
+            self.request(Method::PUT, path)
+                .bearer_auth(token)
+                .header("if-match", if_match)
+                .json(body),
+        )
+        .await
+    }
+
+    pub async fn patch_json(&self, path: &str, token: &str, if_match: &str, body: &Value) -> Reply {
+        self.send(
+            self.request(Method::PATCH, path)
+                .bearer_auth(token)
+                .header("if-match", if_match)
+                .json(body),
+        )
+        .await
+    }
+
+    pub async fn delete(&self, path: &str, token: &str, if_match: Option<&str>) -> Reply {
+        let mut request = self.request(Method::DELETE, path).bearer_auth(token);
+        if let Some(tag) = if_match {
+            request = request.header("if-match", tag);
+        }
+        self.send(request).await
+    }
+
+    /// Adds a user with `roles` to the account of `admin_token`'s directory; returns the
+    /// user's id and a token for them.
+    pub async fn add_user(
+        &self,
+        directory: Uuid,
+        admin_token: &str,
+        email: &str,
+        roles: &[&str],
+    ) -> (String, String) {
+        let reply = self
+            .post_json(
+                "/v1/users",
+                admin_token,
+                &json!({"email": email, "first_name": "Test", "last_name": "User", "roles": roles}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        let id = reply.json()["id"].as_str().expect("user id").to_owned();
+        (id, self.user_token(directory, email))
+    }
+
+    /// The operator decides the account's pending verification.
+    pub async fn decide(&self, account_id: &str, outcome: &str, reason: Option<&str>) -> Reply {
+        let mut body = json!({"outcome": outcome});
+        if let Some(reason) = reason {
+            body["reason"] = reason.into();
+        }
+        self.post_json(
+            &format!("/v1/operator/accounts/{account_id}/verification"),
+            &self.operator_token(),
+            &body,
+        )
+        .await
+    }
+
+    pub fn mail_dir(&self) -> PathBuf {
+        self.db.dir.path().join("mail")
+    }
+
+    /// Waits (up to 10 s) for a dropped mail to `recipient` whose text contains `needle`;
+    /// returns the message.
+    pub async fn wait_for_mail(&self, recipient: &str, needle: &str) -> String {
+        for _ in 0..100 {
+            if let Ok(entries) = std::fs::read_dir(self.mail_dir()) {
+                for entry in entries.flatten() {
+                    let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                    if text.contains(recipient) && text.contains(needle) {
+                        return text;
+                    }
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        panic!("no mail to {recipient} containing {needle:?} arrived");
     }
 
     /// Creates an account for a fresh directory; returns (directory, owner token, account).

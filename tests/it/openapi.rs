@@ -33,7 +33,14 @@ fn every_operation_documents_problems_and_request_ids() {
                         .as_str()
                         .is_some_and(|d| !d.is_empty())
                 );
-                if status.starts_with('4') || status.starts_with('5') {
+                let oauth = operation["operationId"] == "issue_token" && (status == "400" || status == "401");
+                if oauth {
+                    // RFC 6749 §5.2 error bodies, which OAuth clients expect.
+                    assert_eq!(
+                        response["content"]["application/json"]["schema"]["$ref"],
+                        "#/components/schemas/OAuthError"
+                    );
+                } else if status.starts_with('4') || status.starts_with('5') {
                     assert_eq!(
                         response["content"]["application/problem+json"]["schema"]["$ref"],
                         "#/components/schemas/Problem",
@@ -41,7 +48,15 @@ fn every_operation_documents_problems_and_request_ids() {
                     );
                 }
             }
-            if path.starts_with("/v1/") {
+            // Every route documents who may call it (`access::ROUTE_ACCESS`).
+            let access = operation["x-access"]["kind"].as_str();
+            assert!(access.is_some(), "{method} {path} has no access rule");
+            assert!(
+                operation["description"].as_str().is_some_and(|d| d.contains("**Access:**")),
+                "{method} {path}"
+            );
+            if access != Some("public") {
+                assert!(path.starts_with("/v1/"), "{method} {path}");
                 assert_eq!(
                     operation["security"],
                     serde_json::json!([{"bearer": []}]),
@@ -49,7 +64,7 @@ fn every_operation_documents_problems_and_request_ids() {
                 );
                 assert!(responses.contains_key("401"), "{method} {path}");
             }
-            if operation.get("requestBody").is_some() {
+            if operation["requestBody"]["content"].get("application/json").is_some() {
                 for status in ["400", "413", "415"] {
                     assert!(
                         responses.contains_key(status),

@@ -9,11 +9,12 @@ use validator::Validate;
 
 // Length limits below repeat `domain::account::limits` for the schema; a test checks they agree.
 
-/// The company enrolling in Partner Center. Text in the legal name and address must
-/// use Western European (Latin) characters.
+/// The company's legal profile: sent to enroll (`POST /v1/accounts`) and to change it
+/// (`PUT /v1/account/legal-profile`). Text in the legal name and address must use Western
+/// European (Latin) characters.
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
-pub struct CreateAccountRequest {
+pub struct LegalProfileInput {
     /// The company's registered legal name.
     #[validate(length(
         max = 200,
@@ -109,7 +110,7 @@ pub struct PrimaryContactInput {
     pub phone: String,
 }
 
-impl CreateAccountRequest {
+impl LegalProfileInput {
     pub fn parse(&self) -> Result<CompanyProfile, FieldErrors> {
         CompanyProfile::parse(CompanyProfileDraft {
             legal_name: &self.legal_name,
@@ -183,9 +184,26 @@ impl From<VerificationStatus> for domain::verification::VerificationStatus {
     }
 }
 
+/// Where verification stands.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct Verification {
     pub status: VerificationStatus,
+    /// The operator's reason, for `action_required` and `rejected`.
+    pub reason: Option<String>,
+    /// Legal-profile fields whose review is open, by their request names (`legal_name`,
+    /// `address.city`, ...). After a change to a verified account, only the changed fields.
+    #[schema(example = json!(["legal_name"]))]
+    pub under_review: Vec<String>,
+}
+
+impl From<&AccountRecord> for Verification {
+    fn from(record: &AccountRecord) -> Self {
+        Verification {
+            status: record.verification_status.into(),
+            reason: record.verification_reason.clone(),
+            under_review: record.under_review.clone(),
+        }
+    }
 }
 
 /// A partner account: the company, its PartnerID and its verification.
@@ -231,13 +249,141 @@ impl From<&AccountRecord> for Account {
                 email: record.contact_email.clone(),
                 phone: record.contact_phone.clone(),
             },
-            verification: Verification {
-                status: record.verification_status.into(),
-            },
+            verification: Verification::from(record),
             created_at: record.created_at,
             updated_at: record.updated_at,
         }
     }
+}
+
+/// The company's legal profile and its verification.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct LegalProfile {
+    pub legal_name: String,
+    pub address: Address,
+    /// ISO 3166-1 alpha-2, upper case.
+    #[schema(example = "US")]
+    pub country: String,
+    pub website: String,
+    pub primary_contact: PrimaryContact,
+    pub verification: Verification,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl From<&AccountRecord> for LegalProfile {
+    fn from(record: &AccountRecord) -> Self {
+        let account = Account::from(record);
+        LegalProfile {
+            legal_name: account.legal_name,
+            address: account.address,
+            country: account.country,
+            website: account.website,
+            primary_contact: account.primary_contact,
+            verification: account.verification,
+            updated_at: account.updated_at,
+        }
+    }
+}
+
+/// An operator's verification decision.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum VerificationOutcome {
+    Verified,
+    Rejected,
+    ActionRequired,
+}
+
+impl From<VerificationOutcome> for domain::verification::Outcome {
+    fn from(outcome: VerificationOutcome) -> Self {
+        use domain::verification::Outcome as O;
+        match outcome {
+            VerificationOutcome::Verified => O::Verified,
+            VerificationOutcome::Rejected => O::Rejected,
+            VerificationOutcome::ActionRequired => O::ActionRequired,
+        }
+    }
+}
+
+/// Decides a pending verification.
+#[derive(Debug, Deserialize, Validate, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct VerificationDecision {
+    pub outcome: VerificationOutcome,
+    /// Why; required for `rejected` and `action_required`, shown to the partner.
+    #[validate(length(
+        max = 1000,
+        code = "too_long",
+        message = "must be at most 1000 characters"
+    ))]
+    #[schema(example = "The business registration document is illegible.", max_length = 1000)]
+    pub reason: Option<String>,
+}
+
+/// A verification evidence document, without its content.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct Evidence {
+    pub id: Uuid,
+    /// The name the file was uploaded with, if any (informational: the type is judged by
+    /// content).
+    pub file_name: Option<String>,
+    /// `application/pdf`, `image/png` or `image/jpeg`, recognised from the content.
+    #[schema(example = "application/pdf")]
+    pub media_type: String,
+    pub size_bytes: i64,
+    /// Hex SHA-256 of the stored bytes.
+    pub sha256: String,
+    pub comment: Option<String>,
+    /// Email of the person who uploaded it.
+    pub uploaded_by: String,
+    pub uploaded_at: DateTime<Utc>,
+}
+
+impl From<&persistence::repos::evidence::Evidence> for Evidence {
+    fn from(record: &persistence::repos::evidence::Evidence) -> Self {
+        Evidence {
+            id: record.id.as_uuid(),
+            file_name: record.file_name.clone(),
+            media_type: record.media_type.clone(),
+            size_bytes: record.size_bytes,
+            sha256: record.sha256.clone(),
+            comment: record.comment.clone(),
+            uploaded_by: record.uploaded_by.clone(),
+            uploaded_at: record.uploaded_at,
+        }
+    }
+}
+
+/// Verification with the evidence the account has sent.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct VerificationDetails {
+    #[serde(flatten)]
+    pub verification: Verification,
+    pub evidence: Vec<Evidence>,
+}
+
+/// The multipart form of an evidence upload (documentation only; parsed by hand).
+#[derive(Debug, ToSchema)]
+#[allow(dead_code)]
+pub struct EvidenceUpload {
+    /// The document: PDF, PNG or JPEG, at most 10 MiB, recognised by its content.
+    #[schema(value_type = String, format = Binary)]
+    pub file: Vec<u8>,
+    /// A note for the reviewer, at most 1000 characters.
+    #[schema(max_length = 1000)]
+    pub comment: Option<String>,
+}
+
+/// A document's bytes.
+#[derive(Debug, ToSchema)]
+#[schema(value_type = String, format = Binary)]
+pub struct DocumentBytes(#[allow(dead_code)] Vec<u8>);
+
+/// The account's verification after an upload, with the stored document.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct EvidenceReceipt {
+    pub evidence: Evidence,
+    pub verification: Verification,
 }
 
 /// One page of accounts.
@@ -281,7 +427,7 @@ mod tests {
 
     #[test]
     fn schema_limits_match_the_domain() {
-        let request = CreateAccountRequest::schema();
+        let request = LegalProfileInput::schema();
         assert_eq!(max_length(&request, "legal_name"), Some(limits::LEGAL_NAME));
         assert_eq!(max_length(&request, "website"), Some(limits::WEBSITE));
         let address = AddressInput::schema();

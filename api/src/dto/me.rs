@@ -53,3 +53,88 @@ pub struct Me {
     /// Whether the caller enrolled the account (the owner).
     pub is_owner: bool,
 }
+
+/// Paging of a list without filters.
+#[derive(Debug, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
+pub struct ListQuery {
+    /// Page size, 1 to 200 (default 50).
+    #[param(minimum = 1, maximum = 200)]
+    pub limit: Option<u32>,
+    /// The `next_cursor` of the previous page.
+    pub cursor: Option<String>,
+}
+
+/// An admin to ask for access to a workspace.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct AdminContact {
+    pub user_id: Uuid,
+    /// First and last name, when known; otherwise the email.
+    #[schema(example = "Jane Doe")]
+    pub name: String,
+    pub email: String,
+    /// Their roles that grant the workspace.
+    pub roles: Vec<Role>,
+}
+
+/// One workspace of the account, as the caller reaches it.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct WorkspaceAccess {
+    pub workspace: super::role::Workspace,
+    #[schema(example = "Membership")]
+    pub name: String,
+    pub has_access: bool,
+    /// Where `has_access` is false: the users whose roles grant it. Empty otherwise.
+    pub admins: Vec<AdminContact>,
+}
+
+/// "My access": every workspace the account has (it has a workspace when it is enrolled in
+/// the program that opens it), whether the caller reaches it, and whom to ask. At most 13
+/// items, so one page.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyAccess {
+    pub items: Vec<WorkspaceAccess>,
+}
+
+/// The caller's roles and what they grant.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct MyRoles {
+    pub roles: Vec<Role>,
+    pub permissions: Vec<super::role::Permission>,
+    /// Every workspace the roles reach, whether or not the account has it.
+    pub workspaces: Vec<super::role::Workspace>,
+    /// The roles the caller may grant and take away.
+    pub grants: Vec<Role>,
+}
+
+/// An account the caller (by email) belongs to.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectoryEntry {
+    pub directory_id: Uuid,
+    pub account_id: Uuid,
+    #[schema(example = "4567890")]
+    pub partner_id: String,
+    pub legal_name: String,
+    pub user_id: Uuid,
+    pub roles: Vec<Role>,
+    /// Whether the caller's token is for this directory.
+    pub current: bool,
+}
+
+/// The accounts the caller belongs to, one page (a person belongs to few).
+#[derive(Debug, Serialize, ToSchema)]
+pub struct DirectoryList {
+    pub items: Vec<DirectoryEntry>,
+}
+
+/// A token for another directory.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct SwitchedToken {
+    pub access_token: String,
+    #[schema(example = "Bearer")]
+    pub token_type: String,
+    #[schema(example = 3600)]
+    pub expires_in: i64,
+    pub directory_id: Uuid,
+}

@@ -2,6 +2,10 @@
 //! fields; output DTOs are built from stored records, never from rows or domain internals.
 
 pub mod account;
+pub mod action_center;
+pub mod app;
+pub mod audit;
 pub mod health;
 pub mod me;
 pub mod role;
+pub mod user;

@@ -54,6 +54,21 @@ pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequ
     Ok(PageRequest { limit, after })
 }
 
+/// The answer for one page: the list built by `list` from the next cursor, with the `Link`
+/// header when another page follows.
+pub fn page_response<L: serde::Serialize>(
+    req: &HttpRequest,
+    next_after: Option<&str>,
+    list: impl FnOnce(Option<String>) -> L,
+) -> actix_web::HttpResponse {
+    let next_cursor = next_after.map(encode_cursor);
+    let mut response = actix_web::HttpResponse::Ok();
+    if let Some(cursor) = &next_cursor {
+        response.insert_header((actix_web::http::header::LINK, next_link(req, cursor)));
+    }
+    response.json(list(next_cursor))
+}
+
 /// The `Link` header for the next page: this request's path and query with the cursor replaced.
 pub fn next_link(req: &HttpRequest, next_cursor: &str) -> String {
     let mut query: Vec<&str> = req

@@ -4,15 +4,19 @@ use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::ids::PartnerId;
 use domain::principal::Principal;
 use persistence::repos::accounts::{
-    self, Account as AccountRecord, DirectoryHasAccount, NewAccount,
+    self, DirectoryHasAccount, NewAccount,
 };
 
 use crate::access;
 use crate::auth::Authenticated;
 use crate::db;
-use crate::dto::account::{Account, CreateAccountRequest};
+use crate::dto::account::{Account, LegalProfileInput};
 use crate::error::{ApiError, ErrorCode};
-use crate::extract::etag::{etag, if_none_match_hits};
+use crate::extract::etag::if_none_match_hits;
+use crate::handlers::verification::account_etag;
+use crate::audit;
+use domain::access::Permission;
+use serde_json::json;
 use crate::extract::idempotency::{self, IdempotencyKey, Reply};
 use crate::extract::json::{JsonBody, validate};
 use crate::state::AppState;
@@ -30,7 +34,7 @@ use crate::state::AppState;
     params(
         ("Idempotency-Key" = Option<String>, Header, max_length = 255, description = "Makes the request safe to retry: the same key with the same body within 24 hours returns the first response (with `Idempotent-Replayed: true`); with another body, 422 `idempotency_key_reused`; while the first is still running, 409 `idempotency_key_in_use`. Scoped to the caller's directory and identity."),
     ),
-    request_body(content = CreateAccountRequest, content_type = "application/json"),
+    request_body(content = LegalProfileInput, content_type = "application/json"),
     responses(
         (status = 201, description = "The account was created.", body = Account, headers(
             ("Location" = String, description = "`/v1/account`, where the caller reads it."),
@@ -47,7 +51,7 @@ pub async fn create_account(
     state: web::Data<AppState>,
     caller: Authenticated,
     key: IdempotencyKey,
-    body: JsonBody<CreateAccountRequest>,
+    body: JsonBody<LegalProfileInput>,
 ) -> Result<HttpResponse, ApiError> {
     let Principal::User { email, directory } = &caller.0 else {
         return Err(ApiError::new(
@@ -56,10 +60,11 @@ pub async fn create_account(
         ));
     };
     let (email, directory) = (email.clone(), *directory);
+    let principal = caller.0.clone();
     let fingerprint = body.fingerprint(&req);
     let request = body.value;
     idempotency::execute(&state, &caller.0, key, fingerprint, move |conn, now| {
-        let profile = validate(&request, CreateAccountRequest::parse)?;
+        let profile = validate(&request, LegalProfileInput::parse)?;
         // The enrolling person's name is known when they are also the primary contact.
         let contact = &profile.primary_contact;
         let is_contact = contact.email.as_email().same_mailbox(&email);
@@ -76,7 +81,16 @@ pub async fn create_account(
                 ErrorCode::AccountExists,
                 "This directory already has a partner account; read it with GET /v1/account.",
             )),
-            Ok((account, _owner)) => {
+            Ok((account, owner)) => {
+                audit::record(
+                    conn,
+                    &owner.scope,
+                    &principal,
+                    "account.created",
+                    ("account", account.id.to_string()),
+                    json!({"partner_id": account.partner_id, "legal_name": account.legal_name}),
+                    now,
+                )?;
                 Ok(Reply::json(StatusCode::CREATED, &Account::from(&account))?
                     .with_header(LOCATION, "/v1/account")
                     .with_header(ETAG, account_etag(&account)))
@@ -86,9 +100,6 @@ pub async fn create_account(
     .await
 }
 
-fn account_etag(account: &AccountRecord) -> String {
-    etag(&format!("account:{}", account.id), account.version)
-}
 
 /// Read the caller's partner account.
 ///
@@ -119,7 +130,7 @@ pub async fn get_account(
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.0;
     let account = db::run(&state, move |conn| {
-        let membership = access::member(conn, &principal)?;
+        let membership = access::authorize(conn, &principal, Permission::AccountRead)?;
         Ok(accounts::get(conn, &membership.scope)?)
     })
     .await?;

@@ -1,4 +1,3 @@
-use actix_web::http::header::LINK;
 use actix_web::{HttpRequest, HttpResponse, get, web};
 use domain::ids::AccountId;
 use persistence::repos::accounts::{self, AccountFilter};
@@ -9,7 +8,7 @@ use crate::auth::Authenticated;
 use crate::db;
 use crate::dto::account::{Account, AccountList, AccountListQuery};
 use crate::error::{ApiError, ErrorCode};
-use crate::extract::pagination::{encode_cursor, next_link, page_request};
+use crate::extract::pagination::{page_request, page_response};
 use crate::state::AppState;
 
 /// List partner accounts.
@@ -44,14 +43,11 @@ pub async fn list_accounts(
         Ok(accounts::list_for_operator(conn, &access, &filter, &page)?)
     })
     .await?;
-    let next_cursor = page.next_after.as_deref().map(encode_cursor);
-    let mut response = HttpResponse::Ok();
-    if let Some(cursor) = &next_cursor {
-        response.insert_header((LINK, next_link(&req, cursor)));
-    }
-    Ok(response.json(AccountList {
-        items: page.items.iter().map(Account::from).collect(),
-        next_cursor,
+    Ok(page_response(&req, page.next_after.as_deref(), |next_cursor| {
+        AccountList {
+            items: page.items.iter().map(Account::from).collect(),
+            next_cursor,
+        }
     }))
 }
 

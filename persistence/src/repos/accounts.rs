@@ -13,7 +13,7 @@ use crate::error::{DbError, DbResult, is_unique_violation_on};
 use crate::page::{Page, PageRequest};
 use crate::repos::{from_db_time, to_db_time};
 use crate::schema::{accounts, user_roles, users};
-use crate::tenant::{AccountScope, Membership, OperatorAccess, parse_id};
+use crate::tenant::{AccountScope, Actor, Membership, OperatorAccess, parse_id};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = accounts)]
@@ -34,6 +34,8 @@ struct AccountRow {
     contact_email: String,
     contact_phone: String,
     verification_status: String,
+    verification_reason: Option<String>,
+    under_review: String,
     owner_user_id: String,
     version: i64,
     created_at: chrono::NaiveDateTime,
@@ -60,6 +62,10 @@ pub struct Account {
     pub contact_email: String,
     pub contact_phone: String,
     pub verification_status: VerificationStatus,
+    /// The operator's reason for the last decision that needs one.
+    pub verification_reason: Option<String>,
+    /// Legal-profile fields whose review is open (`legal_name`, `address.city`, ...).
+    pub under_review: Vec<String>,
     pub owner_user_id: UserId,
     /// Bumped by every change; the HTTP layer serves it as the ETag.
     pub version: i64,
@@ -83,6 +89,10 @@ impl TryFrom<AccountRow> for Account {
                 },
             )?,
             owner_user_id: parse_id("accounts", &row.owner_user_id)?,
+            under_review: serde_json::from_str(&row.under_review).map_err(|_| {
+                DbError::corrupt("accounts", format!("under_review {:?}", row.under_review))
+            })?,
+            verification_reason: row.verification_reason,
             partner_id: row.partner_id,
             legal_name: row.legal_name,
             address_line1: row.address_line1,
@@ -157,6 +167,11 @@ pub fn create(
         contact_email: profile.primary_contact.email.as_str().to_owned(),
         contact_phone: profile.primary_contact.phone.as_str().to_owned(),
         verification_status: VerificationStatus::INITIAL.id().to_owned(),
+        verification_reason: None,
+        // A new account's whole profile is reviewed.
+        under_review: serde_json::to_string(&LEGAL_FIELDS).map_err(|e| {
+            DbError::corrupt("accounts", format!("cannot encode under_review: {e}"))
+        })?,
         owner_user_id: owner_id.to_string(),
         version: 1,
         created_at: to_db_time(now),
@@ -202,6 +217,7 @@ pub fn create(
             users::last_name.eq(&new.owner_last_name),
             users::created_at.eq(to_db_time(now)),
             users::updated_at.eq(to_db_time(now)),
+            users::version.eq(1),
         ))
         .execute(conn)?;
     diesel::insert_into(user_roles::table)
@@ -214,10 +230,12 @@ pub fn create(
 
     let membership = Membership {
         scope: AccountScope::new(account_id),
-        user_id: owner_id,
-        email: new.owner_email.as_str().to_owned(),
+        actor: Actor::User {
+            user_id: owner_id,
+            email: new.owner_email.as_str().to_owned(),
+            is_owner: true,
+        },
         roles: vec![Role::GlobalAdmin],
-        is_owner: true,
     };
     Ok(Ok((Account::try_from(row)?, membership)))
 }
@@ -277,4 +295,110 @@ pub fn get_for_operator(
         .optional()?
         .map(Account::try_from)
         .transpose()
+}
+
+/// The legal-profile fields, by the dotted names used in requests and in `under_review`.
+pub const LEGAL_FIELDS: [&str; 12] = [
+    "legal_name",
+    "address.line1",
+    "address.line2",
+    "address.city",
+    "address.state_or_province",
+    "address.postal_code",
+    "country",
+    "website",
+    "primary_contact.first_name",
+    "primary_contact.last_name",
+    "primary_contact.email",
+    "primary_contact.phone",
+];
+
+impl Account {
+    fn field_values(&self) -> [(&'static str, Option<&str>); 12] {
+        [
+            ("legal_name", Some(self.legal_name.as_str())),
+            ("address.line1", Some(self.address_line1.as_str())),
+            ("address.line2", self.address_line2.as_deref()),
+            ("address.city", Some(self.city.as_str())),
+            ("address.state_or_province", self.state_or_province.as_deref()),
+            ("address.postal_code", self.postal_code.as_deref()),
+            ("country", Some(self.country.as_str())),
+            ("website", Some(self.website.as_str())),
+            ("primary_contact.first_name", Some(self.contact_first_name.as_str())),
+            ("primary_contact.last_name", Some(self.contact_last_name.as_str())),
+            ("primary_contact.email", Some(self.contact_email.as_str())),
+            ("primary_contact.phone", Some(self.contact_phone.as_str())),
+        ]
+    }
+
+    /// The account with its legal details replaced by `profile` (status untouched).
+    pub fn with_profile(&self, profile: &CompanyProfile) -> Account {
+        Account {
+            legal_name: profile.legal_name.clone(),
+            address_line1: profile.address.line1.clone(),
+            address_line2: profile.address.line2.clone(),
+            city: profile.address.city.clone(),
+            state_or_province: profile.address.state_or_province.clone(),
+            postal_code: profile.address.postal_code.clone(),
+            country: profile.country.code().to_owned(),
+            website: profile.website.as_str().to_owned(),
+            contact_first_name: profile.primary_contact.first_name.clone(),
+            contact_last_name: profile.primary_contact.last_name.clone(),
+            contact_email: profile.primary_contact.email.as_str().to_owned(),
+            contact_phone: profile.primary_contact.phone.as_str().to_owned(),
+            ..self.clone()
+        }
+    }
+
+    /// The legal-profile fields whose values differ from `other`'s.
+    pub fn changed_fields(&self, other: &Account) -> Vec<String> {
+        self.field_values()
+            .into_iter()
+            .zip(other.field_values())
+            .filter(|((_, a), (_, b))| a != b)
+            .map(|((name, _), _)| name.to_owned())
+            .collect()
+    }
+}
+
+/// Writes `account`'s profile and verification if the stored version is still
+/// `expected_version`; bumps the version. `Ok(None)` when another change won the race.
+pub fn save(
+    conn: &mut DbConnection,
+    scope: &AccountScope,
+    account: &Account,
+    expected_version: i64,
+    now: DateTime<Utc>,
+) -> DbResult<Option<Account>> {
+    let under_review = serde_json::to_string(&account.under_review)
+        .map_err(|e| DbError::corrupt("accounts", format!("cannot encode under_review: {e}")))?;
+    let updated = diesel::update(
+        accounts::table
+            .filter(accounts::id.eq(scope.key()))
+            .filter(accounts::version.eq(expected_version)),
+    )
+    .set((
+        accounts::legal_name.eq(&account.legal_name),
+        accounts::address_line1.eq(&account.address_line1),
+        accounts::address_line2.eq(&account.address_line2),
+        accounts::city.eq(&account.city),
+        accounts::state_or_province.eq(&account.state_or_province),
+        accounts::postal_code.eq(&account.postal_code),
+        accounts::country.eq(&account.country),
+        accounts::website.eq(&account.website),
+        accounts::contact_first_name.eq(&account.contact_first_name),
+        accounts::contact_last_name.eq(&account.contact_last_name),
+        accounts::contact_email.eq(&account.contact_email),
+        accounts::contact_phone.eq(&account.contact_phone),
+        accounts::verification_status.eq(account.verification_status.id()),
+        accounts::verification_reason.eq(&account.verification_reason),
+        accounts::under_review.eq(under_review),
+        accounts::version.eq(expected_version + 1),
+        accounts::updated_at.eq(to_db_time(now)),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        return Ok(None);
+    }
+    get(conn, scope).map(Some)
 }

@@ -2,7 +2,13 @@
 //! [`crate::connection::write_transaction`], so a caller can compose them atomically.
 
 pub mod accounts;
+pub mod action_center;
+pub mod apps;
+pub mod audit;
+pub mod evidence;
 pub mod idempotency;
+pub mod outbox;
+pub mod users;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 

@@ -1,0 +1,11 @@
+DROP TABLE audit_records;
+DROP TABLE email_outbox;
+DROP TABLE notification_preferences;
+DROP TABLE action_center_archives;
+DROP TABLE action_center_items;
+DROP TABLE app_roles;
+DROP TABLE apps;
+DROP TABLE verification_evidence;
+ALTER TABLE users DROP COLUMN version;
+ALTER TABLE accounts DROP COLUMN under_review;
+ALTER TABLE accounts DROP COLUMN verification_reason;

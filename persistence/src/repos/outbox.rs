@@ -1,0 +1,141 @@
+//! Outgoing mail, queued in the transaction that causes it and sent afterwards by the mail
+//! worker, so a rolled-back change sends nothing and a committed one is not forgotten. Claims
+//! are row leases taken by a conditional update: safe with several replicas.
+
+use chrono::{DateTime, Duration, Utc};
+use diesel::prelude::*;
+use domain::ids::EmailId;
+
+use crate::connection::DbConnection;
+use crate::error::DbResult;
+use crate::repos::to_db_time;
+use crate::schema::email_outbox;
+use crate::tenant::AccountScope;
+
+pub fn enqueue(
+    conn: &mut DbConnection,
+    scope: &AccountScope,
+    recipient: &str,
+    subject: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> DbResult<EmailId> {
+    let id = EmailId::generate();
+    diesel::insert_into(email_outbox::table)
+        .values((
+            email_outbox::account_id.eq(scope.key()),
+            email_outbox::id.eq(id.to_string()),
+            email_outbox::recipient.eq(recipient),
+            email_outbox::subject.eq(subject),
+            email_outbox::body.eq(body),
+            email_outbox::attempts.eq(0),
+            email_outbox::next_attempt_at.eq(to_db_time(now)),
+            email_outbox::created_at.eq(to_db_time(now)),
+        ))
+        .execute(conn)?;
+    Ok(id)
+}
+
+/// A message claimed for sending.
+#[derive(Debug, Clone)]
+pub struct Outgoing {
+    account_id: String,
+    id: String,
+    pub recipient: String,
+    pub subject: String,
+    pub body: String,
+    pub attempts: i32,
+}
+
+/// Claims up to `limit` due messages for `lease`. Another worker's live claim is skipped.
+pub fn claim_due(
+    conn: &mut DbConnection,
+    now: DateTime<Utc>,
+    lease: Duration,
+    limit: i64,
+) -> DbResult<Vec<Outgoing>> {
+    let candidates: Vec<(String, String, String, String, String, i32)> = email_outbox::table
+        .filter(email_outbox::sent_at.is_null())
+        .filter(email_outbox::next_attempt_at.le(to_db_time(now)))
+        .filter(
+            email_outbox::locked_until
+                .is_null()
+                .or(email_outbox::locked_until.le(to_db_time(now))),
+        )
+        .select((
+            email_outbox::account_id,
+            email_outbox::id,
+            email_outbox::recipient,
+            email_outbox::subject,
+            email_outbox::body,
+            email_outbox::attempts,
+        ))
+        .order(email_outbox::next_attempt_at.asc())
+        .limit(limit)
+        .load(conn)?;
+    let mut claimed = Vec::new();
+    for (account_id, id, recipient, subject, body, attempts) in candidates {
+        let won = diesel::update(
+            email_outbox::table
+                .filter(email_outbox::account_id.eq(&account_id))
+                .filter(email_outbox::id.eq(&id))
+                .filter(email_outbox::sent_at.is_null())
+                .filter(
+                    email_outbox::locked_until
+                        .is_null()
+                        .or(email_outbox::locked_until.le(to_db_time(now))),
+                ),
+        )
+        .set(email_outbox::locked_until.eq(Some(to_db_time(now + lease))))
+        .execute(conn)?;
+        if won == 1 {
+            claimed.push(Outgoing {
+                account_id,
+                id,
+                recipient,
+                subject,
+                body,
+                attempts,
+            });
+        }
+    }
+    Ok(claimed)
+}
+
+pub fn mark_sent(conn: &mut DbConnection, message: &Outgoing, now: DateTime<Utc>) -> DbResult<()> {
+    diesel::update(
+        email_outbox::table
+            .filter(email_outbox::account_id.eq(&message.account_id))
+            .filter(email_outbox::id.eq(&message.id)),
+    )
+    .set((
+        email_outbox::sent_at.eq(Some(to_db_time(now))),
+        email_outbox::attempts.eq(message.attempts + 1),
+        email_outbox::locked_until.eq(None::<chrono::NaiveDateTime>),
+        email_outbox::last_error.eq(None::<String>),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Records a failed attempt and when to try again.
+pub fn mark_failed(
+    conn: &mut DbConnection,
+    message: &Outgoing,
+    error: &str,
+    retry_at: DateTime<Utc>,
+) -> DbResult<()> {
+    diesel::update(
+        email_outbox::table
+            .filter(email_outbox::account_id.eq(&message.account_id))
+            .filter(email_outbox::id.eq(&message.id)),
+    )
+    .set((
+        email_outbox::attempts.eq(message.attempts + 1),
+        email_outbox::next_attempt_at.eq(to_db_time(retry_at)),
+        email_outbox::locked_until.eq(None::<chrono::NaiveDateTime>),
+        email_outbox::last_error.eq(Some(error)),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
