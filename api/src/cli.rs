@@ -9,7 +9,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::config::{MailSettings, AuthSettings, ServeSettings, Settings, parse_bind};
+use crate::config::{AuthSettings, MailSettings, ServeSettings, Settings, parse_bind};
 use crate::server::Application;
 use crate::{clock, db, openapi, request_context, startup};
 

@@ -7,8 +7,8 @@
 //! `persistence::repos::outbox`) and sent by [`run_worker`], with retries and backoff.
 
 use chrono::Duration;
-use lettre::message::header::ContentType;
 use lettre::message::Mailbox;
+use lettre::message::header::ContentType;
 use lettre::{FileTransport, Message, SmtpTransport, Transport};
 use persistence::repos::outbox;
 use std::path::PathBuf;
@@ -126,7 +126,10 @@ async fn deliver_due(state: &AppState) -> Result<(), String> {
             match sent {
                 Ok(()) => outbox::mark_sent(conn, &message, now)?,
                 Err(error) => {
-                    log::warn!("could not send mail (attempt {}): {error}", message.attempts + 1);
+                    log::warn!(
+                        "could not send mail (attempt {}): {error}",
+                        message.attempts + 1
+                    );
                     outbox::mark_failed(conn, &message, &error, now + backoff(message.attempts))?
                 }
             }

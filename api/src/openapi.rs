@@ -153,7 +153,11 @@ fn describe_access(operation: &mut Operation, rule: Option<Access>) {
         value["permission"] = permission.into();
     }
     if let Some(roles) = roles {
-        value["roles"] = roles.iter().map(|role| role.id()).collect::<Vec<_>>().into();
+        value["roles"] = roles
+            .iter()
+            .map(|role| role.id())
+            .collect::<Vec<_>>()
+            .into();
     }
     operation
         .extensions
@@ -205,10 +209,9 @@ fn complete_operation(operation: &mut Operation, secured: bool, touches_database
         "#/components/parameters/{REQUEST_ID}"
     ))));
     let has_body = operation.request_body.is_some();
-    let json_body = operation
-        .request_body
-        .as_ref()
-        .is_some_and(|body| matches!(body, RefOr::T(body) if body.content.contains_key("application/json")));
+    let json_body = operation.request_body.as_ref().is_some_and(
+        |body| matches!(body, RefOr::T(body) if body.content.contains_key("application/json")),
+    );
 
     if secured {
         operation.security = Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);

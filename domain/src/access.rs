@@ -174,7 +174,10 @@ mod tests {
         assert!(!may_grant(&[AccountAdmin], BillingAdmin));
         assert!(!may_grant(&[AccountAdmin], UserManagementAdmin));
         assert!(may_grant(&[AccountAdmin], MpnPartnerAdmin));
-        assert!(may_grant(&[AccountAdmin, UserManagementAdmin], BillingAdmin));
+        assert!(may_grant(
+            &[AccountAdmin, UserManagementAdmin],
+            BillingAdmin
+        ));
         assert!(!may_grant(&[ReportViewer], ReportViewer));
         assert_eq!(
             not_grantable(&[AccountAdmin], &[ReportViewer, GlobalAdmin, BillingAdmin]),
@@ -185,8 +188,16 @@ mod tests {
     #[test]
     fn the_last_global_admin_stays() {
         assert!(removes_last_global_admin(1, &[GlobalAdmin], &[]));
-        assert!(removes_last_global_admin(1, &[GlobalAdmin], &[AccountAdmin]));
-        assert!(!removes_last_global_admin(1, &[GlobalAdmin], &[GlobalAdmin]));
+        assert!(removes_last_global_admin(
+            1,
+            &[GlobalAdmin],
+            &[AccountAdmin]
+        ));
+        assert!(!removes_last_global_admin(
+            1,
+            &[GlobalAdmin],
+            &[GlobalAdmin]
+        ));
         assert!(!removes_last_global_admin(2, &[GlobalAdmin], &[]));
         assert!(!removes_last_global_admin(1, &[AccountAdmin], &[]));
     }

@@ -116,9 +116,7 @@ pub fn verification_item<U>(
             Class::Action(Priority::Mandatory),
             "verification.action_required",
             "Verification needs your action",
-            format!(
-                "Upload a document that supports your company's legal details.{reason}"
-            ),
+            format!("Upload a document that supports your company's legal details.{reason}"),
             Some(now + Duration::days(EVIDENCE_DUE_DAYS)),
         ),
         VerificationStatus::Verified => (
@@ -311,7 +309,10 @@ mod tests {
             code::check(Some(expiry), 5, true, sent),
             Err(code::Refused::Exhausted)
         );
-        assert_eq!(code::check(None, 0, true, sent), Err(code::Refused::NoneSent));
+        assert_eq!(
+            code::check(None, 0, true, sent),
+            Err(code::Refused::NoneSent)
+        );
         assert_eq!(code::from_number(42), "000042");
         assert_eq!(code::from_number(1_234_567), "234567");
     }

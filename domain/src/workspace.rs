@@ -66,7 +66,10 @@ const GRANTS: &[(Role, &[Workspace])] = &[
     ),
     (UserManagementAdmin, &[AccountSettings]),
     (BillingAdmin, &[Billing, Pricing]),
-    (MpnPartnerAdmin, &[AccountSettings, Membership, Benefits, Insights]),
+    (
+        MpnPartnerAdmin,
+        &[AccountSettings, Membership, Benefits, Insights],
+    ),
     (BusinessProfileAdmin, &[Referrals, MarketplaceOffers]),
     (ReferralsAdmin, &[Referrals]),
     (ReferralsUser, &[Referrals]),
@@ -217,17 +220,17 @@ mod tests {
                 OPENED_BY.iter().any(|(w, _)| *w == workspace),
                 "{workspace} has no program rule"
             );
-            assert!(!workspace.granted_by().is_empty(), "{workspace} is unreachable");
+            assert!(
+                !workspace.granted_by().is_empty(),
+                "{workspace} is unreachable"
+            );
             assert_eq!(Workspace::parse(workspace.id()), Some(workspace));
         }
     }
 
     #[test]
     fn the_design_examples_hold() {
-        assert_eq!(
-            Membership.granted_by(),
-            vec![GlobalAdmin, MpnPartnerAdmin]
-        );
+        assert_eq!(Membership.granted_by(), vec![GlobalAdmin, MpnPartnerAdmin]);
         assert_eq!(Benefits.granted_by(), vec![GlobalAdmin, MpnPartnerAdmin]);
         assert_eq!(
             Billing.granted_by(),

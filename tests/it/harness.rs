@@ -331,8 +331,13 @@ impl TestApp {
 
     /// Creates an account for a fresh directory; returns (directory, owner token, account).
     pub async fn create_account(&self) -> (Uuid, String, Value) {
+        self.create_account_as("jane.doe@contoso.com").await
+    }
+
+    /// Like [`TestApp::create_account`], enrolled by `email`.
+    pub async fn create_account_as(&self, email: &str) -> (Uuid, String, Value) {
         let directory = Uuid::now_v7();
-        let token = self.user_token(directory, "jane.doe@contoso.com");
+        let token = self.user_token(directory, email);
         let reply = self
             .post_json("/v1/accounts", &token, &account_body())
             .await;

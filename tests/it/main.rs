@@ -3,12 +3,19 @@
 
 mod harness;
 
+mod access;
 mod accounts;
+mod action_center;
+mod apps;
+mod audit;
 mod auth;
 mod conventions;
 mod idempotency;
+mod isolation;
 mod openapi;
 mod operations;
 mod pagination;
 mod process;
 mod storage;
+mod users;
+mod verification;

@@ -33,7 +33,8 @@ fn every_operation_documents_problems_and_request_ids() {
                         .as_str()
                         .is_some_and(|d| !d.is_empty())
                 );
-                let oauth = operation["operationId"] == "issue_token" && (status == "400" || status == "401");
+                let oauth = operation["operationId"] == "issue_token"
+                    && (status == "400" || status == "401");
                 if oauth {
                     // RFC 6749 §5.2 error bodies, which OAuth clients expect.
                     assert_eq!(
@@ -52,7 +53,9 @@ fn every_operation_documents_problems_and_request_ids() {
             let access = operation["x-access"]["kind"].as_str();
             assert!(access.is_some(), "{method} {path} has no access rule");
             assert!(
-                operation["description"].as_str().is_some_and(|d| d.contains("**Access:**")),
+                operation["description"]
+                    .as_str()
+                    .is_some_and(|d| d.contains("**Access:**")),
                 "{method} {path}"
             );
             if access != Some("public") {
@@ -64,7 +67,10 @@ fn every_operation_documents_problems_and_request_ids() {
                 );
                 assert!(responses.contains_key("401"), "{method} {path}");
             }
-            if operation["requestBody"]["content"].get("application/json").is_some() {
+            if operation["requestBody"]["content"]
+                .get("application/json")
+                .is_some()
+            {
                 for status in ["400", "413", "415"] {
                     assert!(
                         responses.contains_key(status),

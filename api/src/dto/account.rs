@@ -316,7 +316,10 @@ pub struct VerificationDecision {
         code = "too_long",
         message = "must be at most 1000 characters"
     ))]
-    #[schema(example = "The business registration document is illegible.", max_length = 1000)]
+    #[schema(
+        example = "The business registration document is illegible.",
+        max_length = 1000
+    )]
     pub reason: Option<String>,
 }
 

@@ -1,5 +1,7 @@
 use chrono::{DateTime, Utc};
-use persistence::repos::action_center::{Item as ItemRecord, Preferences as PreferencesRecord, Status};
+use persistence::repos::action_center::{
+    Item as ItemRecord, Preferences as PreferencesRecord, Status,
+};
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
@@ -202,8 +204,7 @@ impl From<&PreferencesRecord> for Preferences {
         }
         Preferences {
             contact_email: record.contact_email.clone(),
-            contact_email_status: match (&record.contact_email, record.contact_email_verified_at)
-            {
+            contact_email_status: match (&record.contact_email, record.contact_email_verified_at) {
                 (None, _) => ContactEmailStatus::None,
                 (Some(_), None) => ContactEmailStatus::Unverified,
                 (Some(_), Some(_)) => ContactEmailStatus::Verified,

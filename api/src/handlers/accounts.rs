@@ -3,23 +3,21 @@ use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use domain::ids::PartnerId;
 use domain::principal::Principal;
-use persistence::repos::accounts::{
-    self, DirectoryHasAccount, NewAccount,
-};
+use persistence::repos::accounts::{self, DirectoryHasAccount, NewAccount};
 
 use crate::access;
+use crate::audit;
 use crate::auth::Authenticated;
 use crate::db;
 use crate::dto::account::{Account, LegalProfileInput};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::etag::if_none_match_hits;
-use crate::handlers::verification::account_etag;
-use crate::audit;
-use domain::access::Permission;
-use serde_json::json;
 use crate::extract::idempotency::{self, IdempotencyKey, Reply};
 use crate::extract::json::{JsonBody, validate};
+use crate::handlers::verification::account_etag;
 use crate::state::AppState;
+use domain::access::Permission;
+use serde_json::json;
 
 /// Enroll a partner account.
 ///
@@ -99,7 +97,6 @@ pub async fn create_account(
     })
     .await
 }
-
 
 /// Read the caller's partner account.
 ///

@@ -74,13 +74,23 @@ pub async fn list_items(
     let page = db::run(&state, move |conn| {
         let (membership, user) = access::account_user(conn, &principal)?;
         let viewer = viewer(user, &membership.roles);
-        Ok(action_center::list(conn, &membership.scope, &viewer, &filter, &page)?)
+        Ok(action_center::list(
+            conn,
+            &membership.scope,
+            &viewer,
+            &filter,
+            &page,
+        )?)
     })
     .await?;
-    Ok(page_response(&req, page.next_after.as_deref(), |next_cursor| ItemList {
-        items: page.items.iter().map(Item::from).collect(),
-        next_cursor,
-    }))
+    Ok(page_response(
+        &req,
+        page.next_after.as_deref(),
+        |next_cursor| ItemList {
+            items: page.items.iter().map(Item::from).collect(),
+            next_cursor,
+        },
+    ))
 }
 
 /// Archive an item.
@@ -175,7 +185,10 @@ pub async fn get_preferences(
     let principal = caller.0;
     let (user, preferences) = db::run(&state, move |conn| {
         let (membership, user) = access::account_user(conn, &principal)?;
-        Ok((user, action_center::get_preferences(conn, &membership.scope, user)?))
+        Ok((
+            user,
+            action_center::get_preferences(conn, &membership.scope, user)?,
+        ))
     })
     .await?;
     Ok(preferences_response(StatusCode::OK, user, &preferences))
@@ -265,12 +278,15 @@ pub async fn update_preferences(
                 let mut errors = FieldErrors::new();
                 let email = match &request.contact_email {
                     None => Some(None),
-                    Some(raw) => errors.check("contact_email", EmailAddress::parse(raw)).map(Some),
+                    Some(raw) => errors
+                        .check("contact_email", EmailAddress::parse(raw))
+                        .map(Some),
                 };
-                let language_ok = request
-                    .language
-                    .split('-')
-                    .all(|part| !part.is_empty() && part.len() <= 8 && part.bytes().all(|b| b.is_ascii_alphanumeric()));
+                let language_ok = request.language.split('-').all(|part| {
+                    !part.is_empty()
+                        && part.len() <= 8
+                        && part.bytes().all(|b| b.is_ascii_alphanumeric())
+                });
                 if !language_ok {
                     errors.push(FieldError::new(
                         "language",
@@ -425,7 +441,9 @@ pub async fn verify_contact_email(
                 ),
                 _ => ("wrong", "the code is not the one sent"),
             };
-            Err(ApiError::validation([FieldError::new("code", code, message)]))
+            Err(ApiError::validation([FieldError::new(
+                "code", code, message,
+            )]))
         }
     }
 }

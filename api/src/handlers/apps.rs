@@ -4,8 +4,8 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{self, CACHE_CONTROL, CONTENT_TYPE, LOCATION, PRAGMA};
 use actix_web::{HttpRequest, HttpResponse, delete, get, post, web};
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::Argon2;
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
 use domain::access::{Permission, not_grantable};
@@ -13,8 +13,8 @@ use domain::action_center::app_registered_item;
 use domain::ids::AppId;
 use domain::principal::Principal;
 use persistence::connection::write_transaction;
-use persistence::repos::apps::{self, NewApp};
 use persistence::repos::action_center;
+use persistence::repos::apps::{self, NewApp};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -23,7 +23,9 @@ use crate::audit;
 use crate::auth::Authenticated;
 use crate::clock;
 use crate::db;
-use crate::dto::app::{App, AppList, AppWithSecret, CreateAppRequest, OAuthError, TokenRequest, TokenResponse};
+use crate::dto::app::{
+    App, AppList, AppWithSecret, CreateAppRequest, OAuthError, TokenRequest, TokenResponse,
+};
 use crate::dto::me::ListQuery;
 use crate::dto::role::domain_roles;
 use crate::error::{ApiError, ErrorCode};
@@ -62,8 +64,11 @@ fn hash_secret(secret: &str) -> Result<String, ApiError> {
 }
 
 fn verify_secret(secret: &str, hash: &str) -> bool {
-    PasswordHash::new(hash)
-        .is_ok_and(|parsed| Argon2::default().verify_password(secret.as_bytes(), &parsed).is_ok())
+    PasswordHash::new(hash).is_ok_and(|parsed| {
+        Argon2::default()
+            .verify_password(secret.as_bytes(), &parsed)
+            .is_ok()
+    })
 }
 
 /// A hash of no real secret, verified against when the client id is unknown, so an unknown
@@ -98,10 +103,14 @@ pub async fn list_apps(
         Ok(apps::list(conn, &membership.scope, &page)?)
     })
     .await?;
-    Ok(page_response(&req, page.next_after.as_deref(), |next_cursor| AppList {
-        items: page.items.iter().map(App::from).collect(),
-        next_cursor,
-    }))
+    Ok(page_response(
+        &req,
+        page.next_after.as_deref(),
+        |next_cursor| AppList {
+            items: page.items.iter().map(App::from).collect(),
+            next_cursor,
+        },
+    ))
 }
 
 /// Register an app.
@@ -148,7 +157,11 @@ pub async fn create_app(
                 ErrorCode::RoleNotGrantable,
                 format!(
                     "Your roles do not let you grant: {}.",
-                    refused.iter().map(|r| r.id()).collect::<Vec<_>>().join(", ")
+                    refused
+                        .iter()
+                        .map(|r| r.id())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ),
             ));
         }
@@ -172,7 +185,10 @@ pub async fn create_app(
             conn,
             scope,
             &app_registered_item(&app.name),
-            Some(action_center::Target { kind: "app", id: &target }),
+            Some(action_center::Target {
+                kind: "app",
+                id: &target,
+            }),
             now,
         )?;
         audit::record(
@@ -229,8 +245,9 @@ pub async fn rotate_secret(
             let membership = access::authorize(conn, &principal, Permission::AppsManage)?;
             let scope = &membership.scope;
             let secret = new_secret();
-            let app = apps::rotate_secret(conn, scope, id, &hash_secret(&secret)?, &hint(&secret), now)?
-                .ok_or_else(app_not_found)?;
+            let app =
+                apps::rotate_secret(conn, scope, id, &hash_secret(&secret)?, &hint(&secret), now)?
+                    .ok_or_else(app_not_found)?;
             audit::record(
                 conn,
                 scope,
@@ -368,7 +385,11 @@ pub async fn issue_token(
         .get(CONTENT_TYPE)
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.split(';').next())
-        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/x-www-form-urlencoded"));
+        .is_some_and(|media| {
+            media
+                .trim()
+                .eq_ignore_ascii_case("application/x-www-form-urlencoded")
+        });
     if !form_encoded {
         return invalid_request("the body must be application/x-www-form-urlencoded");
     }
@@ -397,10 +418,16 @@ pub async fn issue_token(
             );
         }
     }
-    let (client_id, secret) = match (basic_credentials(&req), param("client_id"), param("client_secret")) {
+    let (client_id, secret) = match (
+        basic_credentials(&req),
+        param("client_id"),
+        param("client_secret"),
+    ) {
         (Some(Err(())), _, _) => return invalid_request("the Basic credentials are malformed"),
         (Some(Ok(_)), Some(_), _) | (Some(Ok(_)), _, Some(_)) => {
-            return invalid_request("send the client credentials once: in the body or as Basic authentication");
+            return invalid_request(
+                "send the client credentials once: in the body or as Basic authentication",
+            );
         }
         (Some(Ok(credentials)), None, None) => credentials,
         (None, Some(id), Some(secret)) => (id, secret),
@@ -438,10 +465,11 @@ pub async fn issue_token(
         client_id,
         directory,
     };
-    match state
-        .tokens
-        .issue(&principal, now, chrono::Duration::seconds(TOKEN_TTL_SECONDS))
-    {
+    match state.tokens.issue(
+        &principal,
+        now,
+        chrono::Duration::seconds(TOKEN_TTL_SECONDS),
+    ) {
         Ok(token) => HttpResponse::Ok()
             .insert_header((CACHE_CONTROL, "no-store"))
             .insert_header((PRAGMA, "no-cache"))

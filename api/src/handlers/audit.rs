@@ -48,8 +48,12 @@ pub async fn list_audit_records(
         Ok(audit::list(conn, &membership.scope, &filter, &page)?)
     })
     .await?;
-    Ok(page_response(&req, page.next_after.as_deref(), |next_cursor| AuditRecordList {
-        items: page.items.iter().map(AuditRecord::from).collect(),
-        next_cursor,
-    }))
+    Ok(page_response(
+        &req,
+        page.next_after.as_deref(),
+        |next_cursor| AuditRecordList {
+            items: page.items.iter().map(AuditRecord::from).collect(),
+            next_cursor,
+        },
+    ))
 }

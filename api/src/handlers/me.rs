@@ -7,8 +7,8 @@ use domain::principal::Principal;
 use domain::role::Role as DomainRole;
 use domain::workspace::{BASE_PROGRAM, Workspace, reaches};
 use persistence::repos::{accounts, users};
-use uuid::Uuid;
 use persistence::tenant::{self, Actor, Standing};
+use uuid::Uuid;
 
 use crate::access;
 use crate::auth::Authenticated;

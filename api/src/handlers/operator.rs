@@ -43,12 +43,14 @@ pub async fn list_accounts(
         Ok(accounts::list_for_operator(conn, &access, &filter, &page)?)
     })
     .await?;
-    Ok(page_response(&req, page.next_after.as_deref(), |next_cursor| {
-        AccountList {
+    Ok(page_response(
+        &req,
+        page.next_after.as_deref(),
+        |next_cursor| AccountList {
             items: page.items.iter().map(Account::from).collect(),
             next_cursor,
-        }
-    }))
+        },
+    ))
 }
 
 /// Read any partner account.

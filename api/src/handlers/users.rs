@@ -4,9 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
-use domain::access::{
-    Permission, not_grantable, removes_last_global_admin, role_changes,
-};
+use domain::access::{Permission, not_grantable, removes_last_global_admin, role_changes};
 use domain::action_center::{roles_changed_item, user_added_item};
 use domain::email::EmailAddress;
 use domain::ids::UserId;
@@ -99,17 +97,23 @@ pub async fn list_users(
         Ok(users::list(conn, &membership.scope, role, &page)?)
     })
     .await?;
-    Ok(page_response(&req, page.next_after.as_deref(), |next_cursor| UserList {
-        items: page.items.iter().map(User::from).collect(),
-        next_cursor,
-    }))
+    Ok(page_response(
+        &req,
+        page.next_after.as_deref(),
+        |next_cursor| UserList {
+            items: page.items.iter().map(User::from).collect(),
+            next_cursor,
+        },
+    ))
 }
 
 fn grant_refusal(roles: &[DomainRole]) -> ApiError {
     let names = roles.iter().map(|r| r.id()).collect::<Vec<_>>().join(", ");
     ApiError::new(
         ErrorCode::RoleNotGrantable,
-        format!("Your roles do not let you grant or take away: {names}. See GET /v1/roles for what each role may grant."),
+        format!(
+            "Your roles do not let you grant or take away: {names}. See GET /v1/roles for what each role may grant."
+        ),
     )
 }
 
@@ -126,7 +130,11 @@ fn name(value: Option<&str>, field: &str, errors: &mut FieldErrors) -> Option<St
     let value = value?;
     let trimmed = value.trim();
     if trimmed.is_empty() {
-        errors.push(FieldError::new(field, "blank", "must not be blank; omit it or send null"));
+        errors.push(FieldError::new(
+            field,
+            "blank",
+            "must not be blank; omit it or send null",
+        ));
         return None;
     }
     Some(trimmed.to_owned())
@@ -195,7 +203,10 @@ pub async fn create_user(
             conn,
             scope,
             &user_added_item(user.id, &account.legal_name, &user.roles),
-            Some(action_center::Target { kind: "user", id: &target }),
+            Some(action_center::Target {
+                kind: "user",
+                id: &target,
+            }),
             now,
         )?;
         audit::record(
@@ -488,7 +499,10 @@ pub async fn set_user_roles(
                 conn,
                 scope,
                 &roles_changed_item(id, &user.roles),
-                Some(action_center::Target { kind: "user", id: &target_id }),
+                Some(action_center::Target {
+                    kind: "user",
+                    id: &target_id,
+                }),
                 now,
             )?;
             audit::record(

@@ -27,8 +27,8 @@ use crate::auth::Authenticated;
 use crate::clock;
 use crate::db;
 use crate::dto::account::{
-    Account, DocumentBytes, Evidence, EvidenceReceipt, EvidenceUpload, LegalProfile, LegalProfileInput,
-    Verification, VerificationDecision, VerificationDetails,
+    Account, DocumentBytes, Evidence, EvidenceReceipt, EvidenceUpload, LegalProfile,
+    LegalProfileInput, Verification, VerificationDecision, VerificationDetails,
 };
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::etag::{IfMatch, etag, if_none_match_hits};
@@ -178,7 +178,9 @@ fn refusal(refused: Refused) -> ApiError {
         ),
         Refused::NotAwaitingEvidence(status) => ApiError::new(
             ErrorCode::VerificationNotAwaitingEvidence,
-            format!("Verification is {status}; evidence is accepted only while it is action_required."),
+            format!(
+                "Verification is {status}; evidence is accepted only while it is action_required."
+            ),
         ),
         Refused::Rejected => ApiError::new(
             ErrorCode::VerificationRejected,
@@ -296,7 +298,11 @@ async fn read_upload(mut form: Multipart) -> Result<Upload, ApiError> {
     }
     let mut errors = FieldErrors::default();
     match &file {
-        None => errors.push(FieldError::new("file", "required", "send the document as the `file` part")),
+        None => errors.push(FieldError::new(
+            "file",
+            "required",
+            "send the document as the `file` part",
+        )),
         Some((bytes, _)) if bytes.is_empty() => {
             errors.push(FieldError::new("file", "empty", "the document is empty"))
         }
@@ -487,8 +493,12 @@ pub async fn get_evidence_content(
         Ok(content.zip(meta))
     })
     .await?;
-    let (content, meta) = found
-        .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "No document of your account has this id."))?;
+    let (content, meta) = found.ok_or_else(|| {
+        ApiError::new(
+            ErrorCode::NotFound,
+            "No document of your account has this id.",
+        )
+    })?;
     Ok(HttpResponse::Ok()
         .insert_header((CONTENT_TYPE, meta.media_type))
         .body(content))

@@ -320,12 +320,21 @@ impl Account {
             ("address.line1", Some(self.address_line1.as_str())),
             ("address.line2", self.address_line2.as_deref()),
             ("address.city", Some(self.city.as_str())),
-            ("address.state_or_province", self.state_or_province.as_deref()),
+            (
+                "address.state_or_province",
+                self.state_or_province.as_deref(),
+            ),
             ("address.postal_code", self.postal_code.as_deref()),
             ("country", Some(self.country.as_str())),
             ("website", Some(self.website.as_str())),
-            ("primary_contact.first_name", Some(self.contact_first_name.as_str())),
-            ("primary_contact.last_name", Some(self.contact_last_name.as_str())),
+            (
+                "primary_contact.first_name",
+                Some(self.contact_first_name.as_str()),
+            ),
+            (
+                "primary_contact.last_name",
+                Some(self.contact_last_name.as_str()),
+            ),
             ("primary_contact.email", Some(self.contact_email.as_str())),
             ("primary_contact.phone", Some(self.contact_phone.as_str())),
         ]

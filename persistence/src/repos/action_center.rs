@@ -217,9 +217,11 @@ macro_rules! visible_items {
             )
             .filter(action_center_items::account_id.eq($scope.key()))
             .filter(
-                action_center_items::user_id.eq(me).or(action_center_items::user_id
-                    .is_null()
-                    .and(action_center_items::workspace.eq_any(workspaces))),
+                action_center_items::user_id
+                    .eq(me)
+                    .or(action_center_items::user_id
+                        .is_null()
+                        .and(action_center_items::workspace.eq_any(workspaces))),
             )
             .select((
                 (
@@ -465,7 +467,8 @@ pub fn save_preferences(
         notification_preferences::contact_email_verified_at
             .eq(preferences.contact_email_verified_at.map(to_db_time)),
         notification_preferences::language.eq(&preferences.language),
-        notification_preferences::promotional_opt_out.eq(i32::from(preferences.promotional_opt_out)),
+        notification_preferences::promotional_opt_out
+            .eq(i32::from(preferences.promotional_opt_out)),
         notification_preferences::transactional_opt_out
             .eq(i32::from(preferences.transactional_opt_out)),
         notification_preferences::code_hash.eq(&preferences.code_hash),

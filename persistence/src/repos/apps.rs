@@ -55,7 +55,10 @@ fn assemble(conn: &mut DbConnection, scope: &AccountScope, rows: Vec<Row>) -> Db
         .map(|row| {
             Ok(App {
                 id: parse_id("apps", &row.id)?,
-                roles: parse_roles("app_roles", roles.get(&row.id).map_or(&[][..], Vec::as_slice))?,
+                roles: parse_roles(
+                    "app_roles",
+                    roles.get(&row.id).map_or(&[][..], Vec::as_slice),
+                )?,
                 client_id: row.client_id,
                 name: row.name,
                 secret_hint: row.secret_hint,

@@ -63,7 +63,10 @@ fn assemble(conn: &mut DbConnection, scope: &AccountScope, rows: Vec<Row>) -> Db
         .map(|row| {
             Ok(User {
                 id: parse_id("users", &row.id)?,
-                roles: parse_roles("user_roles", roles.get(&row.id).map_or(&[][..], Vec::as_slice))?,
+                roles: parse_roles(
+                    "user_roles",
+                    roles.get(&row.id).map_or(&[][..], Vec::as_slice),
+                )?,
                 is_owner: row.id == owner,
                 email: row.email,
                 first_name: row.first_name,
@@ -251,7 +254,10 @@ pub fn update_names(
             .filter(users::account_id.eq(scope.key()))
             .filter(users::id.eq(id.to_string())),
     )
-    .set((users::first_name.eq(first_name), users::last_name.eq(last_name)))
+    .set((
+        users::first_name.eq(first_name),
+        users::last_name.eq(last_name),
+    ))
     .execute(conn)?;
     get(conn, scope, id)
 }

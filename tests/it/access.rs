@@ -1,0 +1,485 @@
+//! Who may do what (DESIGN §3): the route table walked against the role matrix, My access,
+//! My roles, and directory switching.
+
+use crate::dual_test;
+use crate::harness::{Reply, TestApp, account_body};
+use reqwest::Method;
+use serde_json::{Value, json};
+use std::collections::HashMap;
+use uuid::Uuid;
+
+const ROLES: [&str; 16] = [
+    "global_admin",
+    "account_admin",
+    "user_management_admin",
+    "billing_admin",
+    "mpn_partner_admin",
+    "business_profile_admin",
+    "referrals_admin",
+    "referrals_user",
+    "incentives_admin",
+    "incentives_user",
+    "report_viewer",
+    "executive_report_viewer",
+    "admin_agent",
+    "sales_agent",
+    "helpdesk_agent",
+    "marketplace_developer",
+];
+
+const PDF: &[u8] = b"%PDF-1.4\n%%EOF\n";
+
+/// One account with a user per role.
+struct Fixture {
+    directory: Uuid,
+    owner: String,
+    owner_id: String,
+    account_id: String,
+    evidence_id: String,
+    tokens: HashMap<&'static str, String>,
+    emails: HashMap<&'static str, String>,
+    serial: std::cell::Cell<u32>,
+}
+
+impl Fixture {
+    async fn new(app: &TestApp) -> Self {
+        let (directory, owner, account) = app.create_account().await;
+        let account_id = account["id"].as_str().expect("id").to_owned();
+        let owner_id = app.get("/v1/me", Some(&owner)).await.json()["user_id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        let mut tokens = HashMap::new();
+        let mut emails = HashMap::new();
+        for role in ROLES {
+            let email = format!("{}@contoso.com", role.replace('_', "."));
+            let (_, token) = app.add_user(directory, &owner, &email, &[role]).await;
+            tokens.insert(role, token);
+            emails.insert(role, email);
+        }
+        // One stored document, for the download route.
+        app.decide(&account_id, "action_required", Some("Need a document."))
+            .await;
+        let reply = upload(app, &owner).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        let evidence_id = reply.json()["evidence"]["id"]
+            .as_str()
+            .expect("id")
+            .to_owned();
+        Fixture {
+            directory,
+            owner,
+            owner_id,
+            account_id,
+            evidence_id,
+            tokens,
+            emails,
+            serial: std::cell::Cell::new(0),
+        }
+    }
+
+    fn fresh_email(&self) -> String {
+        self.serial.set(self.serial.get() + 1);
+        format!("probe{}@contoso.com", self.serial.get())
+    }
+
+    async fn fresh_user(&self, app: &TestApp) -> (String, String) {
+        let reply = app
+            .post_json(
+                "/v1/users",
+                &self.owner,
+                &json!({"email": self.fresh_email(), "roles": []}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        let etag = reply.header("etag").expect("etag").to_owned();
+        (reply.json()["id"].as_str().expect("id").to_owned(), etag)
+    }
+
+    async fn fresh_app(&self, app: &TestApp) -> String {
+        let reply = app
+            .post_json(
+                "/v1/apps",
+                &self.owner,
+                &json!({"name": "probe", "roles": []}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.json()["app"]["id"].as_str().expect("id").to_owned()
+    }
+}
+
+async fn upload(app: &TestApp, token: &str) -> Reply {
+    let form = reqwest::multipart::Form::new().part(
+        "file",
+        reqwest::multipart::Part::bytes(PDF.to_vec()).file_name("doc.pdf"),
+    );
+    app.send(
+        app.request(Method::POST, "/v1/account/verification/evidence")
+            .bearer_auth(token)
+            .multipart(form),
+    )
+    .await
+}
+
+/// The reply's ETag; `*` when the caller could not read the resource (the write will be
+/// refused for the same reason).
+fn etag(reply: &Reply) -> String {
+    reply.header("etag").unwrap_or("*").to_owned()
+}
+
+/// A code sent to `address`, read from the dropped mail.
+pub async fn code_sent_to(app: &TestApp, address: &str, skip: &[String]) -> String {
+    for _ in 0..100 {
+        if let Ok(entries) = std::fs::read_dir(app.mail_dir()) {
+            for entry in entries.flatten() {
+                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
+                if !text.contains(address) {
+                    continue;
+                }
+                if let Some(code) = text
+                    .split("verification code is ")
+                    .nth(1)
+                    .map(|rest| rest[..6].to_owned())
+                    && !skip.contains(&code)
+                {
+                    return code;
+                }
+            }
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    panic!("no code arrived for {address}");
+}
+
+/// A valid request to `method path` by `token`: a caller allowed to make it gets a 2xx.
+async fn probe(
+    app: &TestApp,
+    fx: &Fixture,
+    method: &str,
+    path: &str,
+    token: &str,
+    role_email: &str,
+) -> Reply {
+    let request = |m: Method, p: &str| app.request(m, p).bearer_auth(token);
+    match (method, path) {
+        ("GET", "/v1/users/{user_id}") => {
+            app.get(&format!("/v1/users/{}", fx.owner_id), Some(token))
+                .await
+        }
+        ("GET", "/v1/account/verification/evidence/{evidence_id}/content") => {
+            app.get(
+                &format!(
+                    "/v1/account/verification/evidence/{}/content",
+                    fx.evidence_id
+                ),
+                Some(token),
+            )
+            .await
+        }
+        ("GET", "/v1/operator/accounts/{account_id}") => {
+            app.get(
+                &format!("/v1/operator/accounts/{}", fx.account_id),
+                Some(token),
+            )
+            .await
+        }
+        ("GET", _) => app.get(path, Some(token)).await,
+        ("POST", "/v1/accounts") => app.post_json(path, token, &account_body()).await,
+        ("PUT", "/v1/account/legal-profile") => {
+            let tag = etag(&app.get("/v1/account/legal-profile", Some(&fx.owner)).await);
+            app.put_json(path, token, &tag, &account_body()).await
+        }
+        ("POST", "/v1/account/verification/evidence") => {
+            let account = app
+                .get(
+                    &format!("/v1/operator/accounts/{}", fx.account_id),
+                    Some(&app.operator_token()),
+                )
+                .await
+                .json();
+            if account["verification"]["status"] == "pending" {
+                app.decide(&fx.account_id, "action_required", Some("Need a document."))
+                    .await;
+            }
+            upload(app, token).await
+        }
+        ("POST", "/v1/operator/accounts/{account_id}/verification") => {
+            let body = json!({"outcome": "action_required", "reason": "Need a document."});
+            let account = app
+                .get(
+                    &format!("/v1/operator/accounts/{}", fx.account_id),
+                    Some(&app.operator_token()),
+                )
+                .await
+                .json();
+            if account["verification"]["status"] != "pending" {
+                upload(app, &fx.owner).await;
+            }
+            app.post_json(
+                &format!("/v1/operator/accounts/{}/verification", fx.account_id),
+                token,
+                &body,
+            )
+            .await
+        }
+        ("POST", "/v1/users") => {
+            app.post_json(
+                path,
+                token,
+                &json!({"email": fx.fresh_email(), "roles": []}),
+            )
+            .await
+        }
+        ("PATCH", "/v1/users/{user_id}") => {
+            let (id, tag) = fx.fresh_user(app).await;
+            app.patch_json(
+                &format!("/v1/users/{id}"),
+                token,
+                &tag,
+                &json!({"first_name": "Probe"}),
+            )
+            .await
+        }
+        ("DELETE", "/v1/users/{user_id}") => {
+            let (id, tag) = fx.fresh_user(app).await;
+            app.delete(&format!("/v1/users/{id}"), token, Some(&tag))
+                .await
+        }
+        ("PUT", "/v1/users/{user_id}/roles") => {
+            let (id, tag) = fx.fresh_user(app).await;
+            app.put_json(
+                &format!("/v1/users/{id}/roles"),
+                token,
+                &tag,
+                &json!({"roles": ["report_viewer"]}),
+            )
+            .await
+        }
+        ("POST", "/v1/apps") => {
+            app.post_json(path, token, &json!({"name": "probe", "roles": []}))
+                .await
+        }
+        ("POST", "/v1/apps/{app_id}/secret") => {
+            let id = fx.fresh_app(app).await;
+            app.send(request(Method::POST, &format!("/v1/apps/{id}/secret")))
+                .await
+        }
+        ("DELETE", "/v1/apps/{app_id}") => {
+            let id = fx.fresh_app(app).await;
+            app.delete(&format!("/v1/apps/{id}"), token, None).await
+        }
+        ("POST", "/v1/me/directories/{directory_id}/switch") => {
+            app.send(request(
+                Method::POST,
+                &format!("/v1/me/directories/{}/switch", fx.directory),
+            ))
+            .await
+        }
+        ("POST", "/v1/action-center/items/{item_id}/archive") => {
+            let items = app
+                .get("/v1/action-center/items?kind=notification", Some(token))
+                .await
+                .json();
+            let id = items["items"]
+                .as_array()
+                .and_then(|items| items.first())
+                .map(|item| item["id"].clone());
+            let id = id
+                .and_then(|id| id.as_str().map(str::to_owned))
+                .unwrap_or_else(|| Uuid::now_v7().to_string());
+            app.send(request(
+                Method::POST,
+                &format!("/v1/action-center/items/{id}/archive"),
+            ))
+            .await
+        }
+        ("PUT", "/v1/action-center/preferences") => {
+            let tag = etag(&app.get(path, Some(token)).await);
+            app.put_json(
+                path,
+                token,
+                &tag,
+                &json!({"contact_email": null, "language": "en", "email_opt_outs": []}),
+            )
+            .await
+        }
+        ("POST", "/v1/action-center/preferences/contact-email/resend") => {
+            let tag = etag(&app.get("/v1/action-center/preferences", Some(token)).await);
+            let address = format!("resend.{role_email}");
+            let set = app
+                .put_json(
+                    "/v1/action-center/preferences",
+                    token,
+                    &tag,
+                    &json!({"contact_email": address, "language": "en", "email_opt_outs": []}),
+                )
+                .await;
+            if !set.status.is_success() {
+                return set;
+            }
+            app.send(request(Method::POST, path)).await
+        }
+        ("POST", "/v1/action-center/preferences/contact-email/verify") => {
+            let tag = etag(&app.get("/v1/action-center/preferences", Some(token)).await);
+            let address = format!("verify.{role_email}");
+            let set = app
+                .put_json(
+                    "/v1/action-center/preferences",
+                    token,
+                    &tag,
+                    &json!({"contact_email": address, "language": "en", "email_opt_outs": []}),
+                )
+                .await;
+            if !set.status.is_success() {
+                return set;
+            }
+            let code = code_sent_to(app, &address, &[]).await;
+            app.post_json(path, token, &json!({"code": code})).await
+        }
+        _ => panic!("no probe for {method} {path}: add one when adding a route"),
+    }
+}
+
+fn assert_allowed(reply: &Reply, what: &str) {
+    assert!(
+        reply.status.is_success(),
+        "{what} should be allowed: {} {}",
+        reply.status,
+        reply.text
+    );
+}
+
+dual_test! {
+    async fn every_route_answers_each_role_as_the_matrix_says(app) {
+        let fx = Fixture::new(&app).await;
+        let spec = app.get("/openapi.json", None).await.json();
+        let mut checked = 0;
+        for (path, item) in spec["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("path item") {
+                let method = method.to_uppercase();
+                let access = &operation["x-access"];
+                let kind = access["kind"].as_str().unwrap_or_else(|| panic!("{method} {path} has no access rule"));
+                let what = |who: &str| format!("{method} {path} by {who}");
+                match kind {
+                    "public" => {
+                        if method == "GET" {
+                            assert_allowed(&app.get(path, None).await, &what("anyone"));
+                        }
+                    }
+                    "any_principal" | "directory_user" => {
+                        let reply = if path == "/v1/accounts" {
+                            let fresh = app.user_token(Uuid::now_v7(), "new.partner@fabrikam.com");
+                            probe(&app, &fx, &method, path, &fresh, "new.partner@fabrikam.com").await
+                        } else {
+                            probe(&app, &fx, &method, path, &fx.tokens["report_viewer"], &fx.emails["report_viewer"]).await
+                        };
+                        assert_allowed(&reply, &what("a user"));
+                    }
+                    "operator" => {
+                        for role in ROLES {
+                            probe(&app, &fx, &method, path, &fx.tokens[role], &fx.emails[role]).await
+                                .assert_problem(403, "operator_only");
+                        }
+                        let operator = app.operator_token();
+                        assert_allowed(&probe(&app, &fx, &method, path, &operator, "operator@partner-center.example").await, &what("an operator"));
+                    }
+                    "account_user" | "permission" => {
+                        let holders: Vec<&str> = access["roles"].as_array().expect("roles").iter().filter_map(Value::as_str).collect();
+                        for role in ROLES {
+                            let reply = probe(&app, &fx, &method, path, &fx.tokens[role], &fx.emails[role]).await;
+                            if holders.contains(&role) {
+                                assert_allowed(&reply, &what(role));
+                            } else {
+                                reply.assert_problem(403, "insufficient_role");
+                            }
+                        }
+                        // Operators never reach partner routes.
+                        let operator = probe(&app, &fx, &method, path, &app.operator_token(), "operator@partner-center.example").await;
+                        operator.assert_problem(403, "principal_not_allowed");
+                    }
+                    other => panic!("{method} {path}: unknown access kind {other}"),
+                }
+                checked += 1;
+            }
+        }
+        assert!(checked >= 36, "only {checked} routes were walked");
+    }
+
+    async fn my_access_lists_the_workspaces_and_whom_to_ask(app) {
+        let (directory, owner, _) = app.create_account().await;
+        let (_, billing) = app.add_user(directory, &owner, "billing@contoso.com", &["billing_admin"]).await;
+        let (_, mpn) = app.add_user(directory, &owner, "mpn@contoso.com", &["mpn_partner_admin"]).await;
+        let access = app.get("/v1/me/access", Some(&billing)).await;
+        assert_eq!(access.status, 200, "{}", access.text);
+        let items = access.json()["items"].as_array().expect("items").clone();
+        let by_id: HashMap<String, Value> = items.iter().map(|item| (item["workspace"].as_str().expect("ws").to_owned(), item.clone())).collect();
+        // Marketplace offers needs a program the account is not enrolled in: absent.
+        assert!(!by_id.contains_key("marketplace_offers"));
+        assert_eq!(by_id.len(), 12);
+        assert_eq!(by_id["billing"]["has_access"], true);
+        assert_eq!(by_id["billing"]["admins"], json!([]));
+        assert_eq!(by_id["help_support"]["has_access"], true);
+        let membership = &by_id["membership"];
+        assert_eq!(membership["has_access"], false);
+        assert_eq!(membership["name"], "Membership");
+        let admins = membership["admins"].as_array().expect("admins");
+        let emails: Vec<&str> = admins.iter().filter_map(|a| a["email"].as_str()).collect();
+        assert_eq!(emails, vec!["jane.doe@contoso.com", "mpn@contoso.com"]);
+        assert_eq!(admins[0]["roles"], json!(["global_admin"]));
+        assert_eq!(admins[1]["roles"], json!(["mpn_partner_admin"]));
+        assert_eq!(admins[1]["name"], "Test User");
+        assert_eq!(admins[0]["name"], "Jane Doe");
+
+        let roles = app.get("/v1/me/roles", Some(&mpn)).await.json();
+        assert_eq!(roles["roles"], json!(["mpn_partner_admin"]));
+        assert_eq!(roles["workspaces"], json!(["account_settings", "action_center", "benefits", "insights", "membership", "help_support"]));
+        assert_eq!(roles["permissions"], json!(["account.read", "users.read"]));
+        assert_eq!(roles["grants"], json!([]));
+        // Only people have an access view.
+        app.get("/v1/me/access", Some(&app.operator_token())).await.assert_problem(403, "principal_not_allowed");
+    }
+
+    async fn a_person_switches_between_the_directories_they_belong_to(app) {
+        let (contoso, contoso_owner, contoso_account) = app.create_account().await;
+        // Jane of Contoso is also a user of Fabrikam's account.
+        let fabrikam = Uuid::now_v7();
+        let fabrikam_owner = app.user_token(fabrikam, "ops@fabrikam.com");
+        let mut body = account_body();
+        body["legal_name"] = "Fabrikam Inc.".into();
+        body["primary_contact"]["email"] = "ops@fabrikam.com".into();
+        let created = app.post_json("/v1/accounts", &fabrikam_owner, &body).await;
+        assert_eq!(created.status, 201, "{}", created.text);
+        app.add_user(fabrikam, &fabrikam_owner, "Jane.Doe@contoso.com", &["report_viewer"]).await;
+        // A third directory Jane does not belong to.
+        let (stranger, _, _) = app.create_account_as("someone@northwind.com").await;
+
+        let list = app.get("/v1/me/directories", Some(&contoso_owner)).await;
+        assert_eq!(list.status, 200, "{}", list.text);
+        let items = list.json()["items"].as_array().expect("items").clone();
+        assert_eq!(items.len(), 2);
+        let current: Vec<&Value> = items.iter().filter(|item| item["current"] == true).collect();
+        assert_eq!(current.len(), 1);
+        assert_eq!(current[0]["account_id"], contoso_account["id"]);
+        let other = items.iter().find(|item| item["current"] == false).expect("fabrikam");
+        assert_eq!(other["legal_name"], "Fabrikam Inc.");
+        assert_eq!(other["roles"], json!(["report_viewer"]));
+
+        let switched = app.send(app.request(Method::POST, &format!("/v1/me/directories/{fabrikam}/switch")).bearer_auth(&contoso_owner)).await;
+        assert_eq!(switched.status, 200, "{}", switched.text);
+        let token = switched.json()["access_token"].as_str().expect("token").to_owned();
+        assert_eq!(switched.json()["directory_id"], fabrikam.to_string());
+        let me = app.get("/v1/me", Some(&token)).await.json();
+        assert_eq!(me["directory_id"], fabrikam.to_string());
+        assert_eq!(me["account"]["legal_name"], "Fabrikam Inc.");
+        assert_eq!(me["roles"], json!(["report_viewer"]));
+        // And back.
+        let back = app.send(app.request(Method::POST, &format!("/v1/me/directories/{contoso}/switch")).bearer_auth(&token)).await;
+        assert_eq!(back.status, 200);
+
+        for directory in [stranger, Uuid::now_v7()] {
+            app.send(app.request(Method::POST, &format!("/v1/me/directories/{directory}/switch")).bearer_auth(&contoso_owner)).await
+                .assert_problem(404, "not_found");
+        }
+    }
+}

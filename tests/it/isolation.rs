@@ -1,0 +1,90 @@
+//! Tenant isolation (DESIGN §2): every id-bearing route of account A called with account B's
+//! token answers 404, and A's rows stay as they were.
+
+use crate::dual_test;
+use crate::harness::TestApp;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+/// What account A looks like to its owner: the state B must not change.
+async fn snapshot(app: &TestApp, owner: &str, user: &str) -> Vec<Value> {
+    let mut state = Vec::new();
+    for path in [
+        "/v1/users",
+        "/v1/apps",
+        "/v1/audit-records",
+        "/v1/account/verification",
+        "/v1/action-center/items",
+    ] {
+        state.push(app.get(path, Some(owner)).await.json());
+    }
+    state.push(app.get("/v1/action-center/items", Some(user)).await.json());
+    state
+}
+
+dual_test! {
+    async fn another_account_reaches_none_of_this_accounts_ids(app) {
+        let (a_directory, a_owner, a_account) = app.create_account().await;
+        let (a_user_id, a_user) = app.add_user(a_directory, &a_owner, "sam@contoso.com", &["report_viewer"]).await;
+        let a_app = app.post_json("/v1/apps", &a_owner, &json!({"name": "bot", "roles": []})).await.json()["app"]["id"]
+            .as_str().expect("id").to_owned();
+        app.decide(a_account["id"].as_str().expect("id"), "action_required", Some("Need a document.")).await;
+        let form = reqwest::multipart::Form::new().part("file", reqwest::multipart::Part::bytes(b"%PDF-1.4\n".to_vec()).file_name("a.pdf"));
+        let uploaded = app.send(app.request(Method::POST, "/v1/account/verification/evidence").bearer_auth(&a_owner).multipart(form)).await;
+        let a_evidence = uploaded.json()["evidence"]["id"].as_str().expect("id").to_owned();
+        let a_item = app.get("/v1/action-center/items", Some(&a_user)).await.json()["items"][0]["id"]
+            .as_str().expect("item").to_owned();
+
+        // B is a global admin of its own account, with every permission there.
+        let (_, b_owner, _) = app.create_account_as("owner@fabrikam.com").await;
+        let before = snapshot(&app, &a_owner, &a_user).await;
+
+        let cases: Vec<(Method, String, Option<Value>)> = vec![
+            (Method::GET, format!("/v1/users/{a_user_id}"), None),
+            (Method::PATCH, format!("/v1/users/{a_user_id}"), Some(json!({"first_name": "Mallory"}))),
+            (Method::DELETE, format!("/v1/users/{a_user_id}"), None),
+            (Method::PUT, format!("/v1/users/{a_user_id}/roles"), Some(json!({"roles": ["global_admin"]}))),
+            (Method::POST, format!("/v1/apps/{a_app}/secret"), None),
+            (Method::DELETE, format!("/v1/apps/{a_app}"), None),
+            (Method::POST, format!("/v1/action-center/items/{a_item}/archive"), None),
+            (Method::GET, format!("/v1/account/verification/evidence/{a_evidence}/content"), None),
+            (Method::POST, format!("/v1/me/directories/{a_directory}/switch"), None),
+        ];
+        // Every id-bearing partner route is in the matrix.
+        let spec = app.get("/openapi.json", None).await.json();
+        for (path, item) in spec["paths"].as_object().expect("paths") {
+            for (method, operation) in item.as_object().expect("item") {
+                if !path.contains('{') || operation["x-access"]["kind"] == "operator" {
+                    continue;
+                }
+                let method = method.to_uppercase();
+                let template = regex_free_match(path);
+                assert!(
+                    cases.iter().any(|(m, p, _)| m.as_str() == method && template(p)),
+                    "{method} {path} is not in the isolation matrix"
+                );
+            }
+        }
+        for (method, path, body) in &cases {
+            let mut request = app.request(method.clone(), path).bearer_auth(&b_owner).header("if-match", "*");
+            if let Some(body) = body {
+                request = request.json(body);
+            }
+            app.send(request).await.assert_problem(404, "not_found");
+        }
+        assert_eq!(snapshot(&app, &a_owner, &a_user).await, before, "account A changed");
+    }
+}
+
+/// A matcher for concrete paths of an OpenAPI path template (`/v1/users/{user_id}`).
+fn regex_free_match(template: &str) -> impl Fn(&str) -> bool + '_ {
+    move |path: &str| {
+        let expected: Vec<&str> = template.split('/').collect();
+        let actual: Vec<&str> = path.split('/').collect();
+        expected.len() == actual.len()
+            && expected
+                .iter()
+                .zip(&actual)
+                .all(|(e, a)| e.starts_with('{') || e == a)
+    }
+}
