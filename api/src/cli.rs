@@ -3,7 +3,7 @@
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use domain::email::EmailAddress;
 use domain::principal::Principal;
-use persistence::repos::idempotency;
+use persistence::repos::{idempotency, outbox};
 use persistence::{DatabaseUrl, migrate};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -259,13 +259,14 @@ fn serve(settings: Settings, args: ServeArgs) -> Result<(), String> {
             serve.bind.ip(),
             app.port()
         );
-        actix_web::rt::spawn(purge_idempotency_keys(state));
+        actix_web::rt::spawn(purge_expired_records(state));
         app.run().await.map_err(|e| format!("server failed: {e}"))
     })
 }
 
-/// Deletes idempotency keys past their 24-hour retention, every ten minutes.
-async fn purge_idempotency_keys(state: crate::state::AppState) {
+/// Every ten minutes: deletes idempotency keys past their 24-hour retention and mail delivered
+/// more than 30 days ago.
+async fn purge_expired_records(state: crate::state::AppState) {
     let mut tick = actix_web::rt::time::interval(Duration::from_secs(600));
     loop {
         tick.tick().await;
@@ -277,6 +278,17 @@ async fn purge_idempotency_keys(state: crate::state::AppState) {
             Ok(0) => {}
             Ok(count) => log::info!("purged {count} expired idempotency keys"),
             Err(error) => log::warn!("idempotency key purge failed: {error}"),
+        }
+        // Delivered mail is kept 30 days as a delivery log, without its body.
+        let purged = db::run(&state, |conn| {
+            Ok(outbox::purge_sent(
+                conn,
+                clock::now() - chrono::Duration::days(30),
+            )?)
+        })
+        .await;
+        if let Err(error) = purged {
+            log::warn!("sent mail purge failed: {error}");
         }
     }
 }

@@ -154,3 +154,31 @@ dual_test! {
         app.post_json("/v1/apps", &aa, &json!({"name": "", "roles": []})).await.assert_problem(400, "validation_failed");
     }
 }
+
+dual_test! {
+    async fn a_replayed_registration_does_not_repeat_the_secret(app) {
+        let (_, owner, _) = app.create_account().await;
+        let send = || app.send(app.request(Method::POST, "/v1/apps").bearer_auth(&owner)
+            .header("idempotency-key", "register-bot-1")
+            .json(&json!({"name": "bot", "roles": []})));
+        let first = send().await;
+        assert_eq!(first.status, 201, "{}", first.text);
+        let secret = first.json()["client_secret"].as_str().expect("secret").to_owned();
+        let replay = send().await;
+        assert_eq!(replay.status, 201, "{}", replay.text);
+        assert_eq!(replay.header("idempotent-replayed"), Some("true"));
+        assert_eq!(replay.json()["app"], first.json()["app"]);
+        assert_eq!(replay.json()["client_secret"], Value::Null);
+        // Nothing stored holds the secret.
+        let pool = persistence::DbPool::build(&app.db.database_url(), 1).expect("pool");
+        let mut conn = pool.get().expect("connection");
+        use diesel::prelude::*;
+        use persistence::schema::idempotency_keys;
+        let bodies: Vec<Option<String>> = idempotency_keys::table
+            .select(idempotency_keys::response_body)
+            .load(&mut *conn)
+            .expect("stored responses");
+        assert_eq!(bodies.len(), 1);
+        assert!(bodies.iter().flatten().all(|body| !body.contains(&secret)));
+    }
+}

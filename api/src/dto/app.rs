@@ -44,8 +44,10 @@ impl From<&AppRecord> for App {
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AppWithSecret {
     pub app: App,
-    /// Send with `client_id` to `POST /v1/oauth2/token`. Not retrievable later.
-    pub client_secret: String,
+    /// Send with `client_id` to `POST /v1/oauth2/token`. Not retrievable later: an idempotent
+    /// replay of the registration answers `null` here (the secret is not kept to replay it);
+    /// rotate the secret if the first response was lost.
+    pub client_secret: Option<String>,
 }
 
 /// One page of apps.

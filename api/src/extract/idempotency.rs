@@ -73,6 +73,9 @@ pub struct Reply {
     status: StatusCode,
     headers: Vec<(HeaderName, String)>,
     body: String,
+    /// What a replay returns instead of `body`, when the body holds something that must not be
+    /// stored (a secret shown once).
+    replay_body: Option<String>,
 }
 
 impl Reply {
@@ -81,7 +84,14 @@ impl Reply {
             status,
             headers: vec![(CONTENT_TYPE, "application/json".to_owned())],
             body: serde_json::to_string(value).map_err(ApiError::internal)?,
+            replay_body: None,
         })
+    }
+
+    /// Stores `value` for replays instead of the body sent now.
+    pub fn replayed_as<T: Serialize>(mut self, value: &T) -> Result<Self, ApiError> {
+        self.replay_body = Some(serde_json::to_string(value).map_err(ApiError::internal)?);
+        Ok(self)
     }
 
     /// A refusal as a reply, so it can be stored and replayed like a success.
@@ -92,6 +102,7 @@ impl Reply {
             status: error.code().status(),
             headers,
             body: error.problem_json(request_id),
+            replay_body: None,
         }
     }
 
@@ -108,7 +119,10 @@ impl Reply {
                 .iter()
                 .map(|(name, value)| (name.as_str().to_owned(), value.clone()))
                 .collect(),
-            body: self.body.clone(),
+            body: self
+                .replay_body
+                .clone()
+                .unwrap_or_else(|| self.body.clone()),
         }
     }
 

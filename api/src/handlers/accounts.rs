@@ -115,7 +115,7 @@ pub async fn create_account(
         (status = 304, description = "The account has not changed since the ETag in `If-None-Match`.", headers(
             ("ETag" = String, description = "The account's current entity tag."),
         )),
-        (status = 403, description = "The caller is not a user of the directory's account (`not_a_member`), or is not a user (`principal_not_allowed`)."),
+        (status = 403, description = "The caller is not a user of the directory's account (`not_a_member`), or is an operator (`principal_not_allowed`)."),
         (status = 404, description = "The caller's directory has no partner account (`account_not_found`)."),
     ),
 )]

@@ -414,17 +414,25 @@ pub async fn verify_contact_email(
             }
             let saved = action_center::save_preferences(conn, scope, user, &next, now)?
                 .ok_or_else(changed_meanwhile)?;
-            if outcome.is_ok() {
-                audit::record(
-                    conn,
-                    scope,
-                    &principal,
+            let (action, details) = match outcome {
+                Ok(()) => (
                     "preferences.contact_email_verified",
-                    ("user", user.to_string()),
                     json!({"contact_email": saved.contact_email}),
-                    now,
-                )?;
-            }
+                ),
+                Err(_) => (
+                    "preferences.verification_failed",
+                    json!({"contact_email": saved.contact_email, "attempts": saved.code_attempts}),
+                ),
+            };
+            audit::record(
+                conn,
+                scope,
+                &principal,
+                action,
+                ("user", user.to_string()),
+                details,
+                now,
+            )?;
             // A wrong guess is committed (it counts), then refused.
             Ok((user, outcome.map(|()| saved)))
         })

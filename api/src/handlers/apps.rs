@@ -200,15 +200,19 @@ pub async fn create_app(
             json!({"name": app.name, "client_id": app.client_id, "roles": app.roles}),
             now,
         )?;
-        Ok(Reply::json(
-            StatusCode::CREATED,
-            &AppWithSecret {
-                app: App::from(&app),
-                client_secret: secret,
-            },
-        )?
-        .with_header(LOCATION, "/v1/apps")
-        .with_header(CACHE_CONTROL, "no-store"))
+        let shown = AppWithSecret {
+            app: App::from(&app),
+            client_secret: Some(secret),
+        };
+        // The stored response for replays leaves the secret out: only its hash is kept.
+        let replayed = AppWithSecret {
+            app: App::from(&app),
+            client_secret: None,
+        };
+        Ok(Reply::json(StatusCode::CREATED, &shown)?
+            .replayed_as(&replayed)?
+            .with_header(LOCATION, "/v1/apps")
+            .with_header(CACHE_CONTROL, "no-store"))
     })
     .await
 }
@@ -265,7 +269,7 @@ pub async fn rotate_secret(
         .insert_header((CACHE_CONTROL, "no-store"))
         .json(AppWithSecret {
             app: App::from(&app),
-            client_secret: secret,
+            client_secret: Some(secret),
         }))
 }
 

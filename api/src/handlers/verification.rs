@@ -275,6 +275,17 @@ async fn read_upload(mut form: Multipart) -> Result<Upload, ApiError> {
             }
             bytes.extend_from_slice(&chunk);
         }
+        let repeated = match name.as_str() {
+            "file" => file.is_some(),
+            _ => comment.is_some(),
+        };
+        if repeated {
+            return Err(ApiError::validation([FieldError::new(
+                name.as_str(),
+                "duplicate",
+                "is sent more than once; send one",
+            )]));
+        }
         match name.as_str() {
             "file" => file = Some((bytes, file_name)),
             _ => {

@@ -102,6 +102,8 @@ pub fn claim_due(
     Ok(claimed)
 }
 
+/// Records delivery. The body is cleared: it may hold a verification code, which must not
+/// outlive its use in the database.
 pub fn mark_sent(conn: &mut DbConnection, message: &Outgoing, now: DateTime<Utc>) -> DbResult<()> {
     diesel::update(
         email_outbox::table
@@ -110,6 +112,7 @@ pub fn mark_sent(conn: &mut DbConnection, message: &Outgoing, now: DateTime<Utc>
     )
     .set((
         email_outbox::sent_at.eq(Some(to_db_time(now))),
+        email_outbox::body.eq(""),
         email_outbox::attempts.eq(message.attempts + 1),
         email_outbox::locked_until.eq(None::<chrono::NaiveDateTime>),
         email_outbox::last_error.eq(None::<String>),
@@ -138,4 +141,14 @@ pub fn mark_failed(
     ))
     .execute(conn)?;
     Ok(())
+}
+
+/// Deletes delivered messages sent before `before`; returns how many.
+pub fn purge_sent(conn: &mut DbConnection, before: DateTime<Utc>) -> DbResult<usize> {
+    Ok(diesel::delete(
+        email_outbox::table
+            .filter(email_outbox::sent_at.is_not_null())
+            .filter(email_outbox::sent_at.lt(to_db_time(before))),
+    )
+    .execute(conn)?)
 }
