@@ -26,6 +26,27 @@ pub fn if_none_match_hits(req: &HttpRequest, current: &str) -> bool {
         .any(|tag| tag == "*" || tag.trim_start_matches("W/") == current)
 }
 
+/// A read of a resource with entity tag `tag`: 304 without a body when the client's
+/// `If-None-Match` already names it, 200 with `body` otherwise; the tag goes on both.
+pub fn conditional_read<T: serde::Serialize>(
+    req: &HttpRequest,
+    tag: String,
+    body: &T,
+) -> actix_web::HttpResponse {
+    let hit = if_none_match_hits(req, &tag);
+    let mut response = if hit {
+        actix_web::HttpResponse::NotModified()
+    } else {
+        actix_web::HttpResponse::Ok()
+    };
+    response.insert_header((actix_web::http::header::ETAG, tag));
+    if hit {
+        response.finish()
+    } else {
+        response.json(body)
+    }
+}
+
 /// What the client's `If-Match` allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IfMatch {

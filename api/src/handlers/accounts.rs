@@ -11,7 +11,7 @@ use crate::auth::Authenticated;
 use crate::db;
 use crate::dto::account::{Account, LegalProfileInput};
 use crate::error::{ApiError, ErrorCode};
-use crate::extract::etag::if_none_match_hits;
+use crate::extract::etag::conditional_read;
 use crate::extract::idempotency::{self, IdempotencyKey, Reply};
 use crate::extract::json::{JsonBody, validate};
 use crate::handlers::verification::account_etag;
@@ -131,13 +131,9 @@ pub async fn get_account(
         Ok(accounts::get(conn, &membership.scope)?)
     })
     .await?;
-    let tag = account_etag(&account);
-    if if_none_match_hits(&req, &tag) {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((ETAG, tag))
-            .finish());
-    }
-    Ok(HttpResponse::Ok()
-        .insert_header((ETAG, tag))
-        .json(Account::from(&account)))
+    Ok(conditional_read(
+        &req,
+        account_etag(&account),
+        &Account::from(&account),
+    ))
 }

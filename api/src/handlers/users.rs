@@ -8,6 +8,7 @@ use domain::access::{Permission, not_grantable, removes_last_global_admin, role_
 use domain::action_center::{roles_changed_item, user_added_item};
 use domain::email::EmailAddress;
 use domain::ids::UserId;
+use domain::principal::Principal;
 use domain::role::Role as DomainRole;
 use domain::{FieldError, FieldErrors};
 use persistence::DbConnection;
@@ -28,7 +29,7 @@ use crate::dto::user::{
     CreateUserRequest, SetRolesRequest, UpdateUserRequest, User, UserList, UserListQuery,
 };
 use crate::error::{ApiError, ErrorCode};
-use crate::extract::etag::{IfMatch, etag, if_none_match_hits};
+use crate::extract::etag::{IfMatch, conditional_read, etag};
 use crate::extract::idempotency::{self, IdempotencyKey, Reply};
 use crate::extract::json::{JsonBody, validate};
 use crate::extract::pagination::{page_request, page_response};
@@ -237,6 +238,19 @@ fn target(
     users::get(conn, scope, id)?.ok_or_else(not_found)
 }
 
+/// A user about to be changed by a user manager, at the version the client read.
+fn target_to_change(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: UserId,
+    if_match: &IfMatch,
+) -> Result<(Membership, UserRecord), ApiError> {
+    let membership = access::authorize(conn, principal, Permission::UsersManage)?;
+    let current = target(conn, &membership.scope, id)?;
+    if_match.check(&user_etag(&current))?;
+    Ok((membership, current))
+}
+
 /// Read a user.
 #[utoipa::path(
     tag = "Users and roles",
@@ -268,15 +282,7 @@ pub async fn get_user(
         target(conn, &membership.scope, id)
     })
     .await?;
-    let tag = user_etag(&user);
-    if if_none_match_hits(&req, &tag) {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((ETAG, tag))
-            .finish());
-    }
-    Ok(HttpResponse::Ok()
-        .insert_header((ETAG, tag))
-        .json(User::from(&user)))
+    Ok(conditional_read(&req, user_etag(&user), &User::from(&user)))
 }
 
 fn changed_meanwhile() -> ApiError {
@@ -322,10 +328,8 @@ pub async fn update_user(
     let now = clock::now();
     let user = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
-            let membership = access::authorize(conn, &principal, Permission::UsersManage)?;
+            let (membership, current) = target_to_change(conn, &principal, id, &if_match)?;
             let scope = &membership.scope;
-            let current = target(conn, scope, id)?;
-            if_match.check(&user_etag(&current))?;
             let (first_name, last_name) = validate(&request, |request| {
                 let mut errors = FieldErrors::new();
                 let first = match &request.first_name {
@@ -412,10 +416,8 @@ pub async fn delete_user(
     let now = clock::now();
     db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
-            let membership = access::authorize(conn, &principal, Permission::UsersManage)?;
+            let (membership, current) = target_to_change(conn, &principal, id, &if_match)?;
             let scope = &membership.scope;
-            let current = target(conn, scope, id)?;
-            if_match.check(&user_etag(&current))?;
             check_grants(&membership, &current.roles)?;
             let admins = users::count_holders(conn, scope, DomainRole::GlobalAdmin)?;
             if removes_last_global_admin(admins, &current.roles, &[]) {
@@ -478,10 +480,8 @@ pub async fn set_user_roles(
     let now = clock::now();
     let user = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
-            let membership = access::authorize(conn, &principal, Permission::UsersManage)?;
+            let (membership, current) = target_to_change(conn, &principal, id, &if_match)?;
             let scope = &membership.scope;
-            let current = target(conn, scope, id)?;
-            if_match.check(&user_etag(&current))?;
             let roles = validate(&request, |request| Ok(domain_roles(&request.roles)))?;
             let changes = role_changes(&current.roles, &roles);
             if changes.is_empty() {

@@ -31,7 +31,7 @@ use crate::dto::account::{
     LegalProfileInput, Verification, VerificationDecision, VerificationDetails,
 };
 use crate::error::{ApiError, ErrorCode};
-use crate::extract::etag::{IfMatch, etag, if_none_match_hits};
+use crate::extract::etag::{IfMatch, conditional_read, etag};
 use crate::extract::idempotency::{self, IdempotencyKey, Reply};
 use crate::extract::json::{JsonBody, validate};
 use crate::state::AppState;
@@ -71,15 +71,11 @@ pub async fn get_legal_profile(
         Ok(accounts::get(conn, &membership.scope)?)
     })
     .await?;
-    let tag = account_etag(&account);
-    if if_none_match_hits(&req, &tag) {
-        return Ok(HttpResponse::NotModified()
-            .insert_header((ETAG, tag))
-            .finish());
-    }
-    Ok(HttpResponse::Ok()
-        .insert_header((ETAG, tag))
-        .json(LegalProfile::from(&account)))
+    Ok(conditional_read(
+        &req,
+        account_etag(&account),
+        &LegalProfile::from(&account),
+    ))
 }
 
 /// Change the legal profile.
