@@ -155,3 +155,41 @@ dual_test! {
         assert_eq!(find("user_management_admin")["permissions"], json!(["account.read", "users.read", "users.manage"]));
     }
 }
+
+dual_test! {
+    async fn two_admins_demoting_each_other_at_once_leave_one(app) {
+        let (directory, owner, _) = app.create_account().await;
+        let owner_id = app.get("/v1/me", Some(&owner)).await.json()["user_id"].as_str().expect("id").to_owned();
+        for round in 0..8 {
+            let email = format!("admin{round}@contoso.com");
+            let (other_id, other) = app.add_user(directory, &owner, &email, &["global_admin"]).await;
+            let (_, owner_tag) = user(&app, &owner, &owner_id).await;
+            let (_, other_tag) = user(&app, &owner, &other_id).await;
+            let body = json!({"roles": ["account_admin"]});
+            let (owner_path, other_path) = (format!("/v1/users/{owner_id}/roles"), format!("/v1/users/{other_id}/roles"));
+            let (a, b) = tokio::join!(
+                app.put_json(&owner_path, &other, &owner_tag, &body),
+                app.put_json(&other_path, &owner, &other_tag, &body),
+            );
+            let statuses = [a.status.as_u16(), b.status.as_u16()];
+            let admins = app.get("/v1/users?role=global_admin", Some(&owner)).await.json();
+            // Exactly one demotion wins; the other is refused as the last global admin (or, when
+            // its caller was demoted first, for lacking the role).
+            assert_eq!(admins["items"].as_array().map(Vec::len), Some(1), "round {round}: {statuses:?}");
+            assert!(statuses.contains(&200), "round {round}: {statuses:?} {} {}", a.text, b.text);
+            // Restore: the survivor promotes the other back, then the extra admin leaves.
+            let survivor = admins["items"][0]["id"].as_str().expect("id").to_owned();
+            let (survivor_token, demoted) = if survivor == owner_id {
+                (owner.clone(), other_id.clone())
+            } else {
+                (other.clone(), owner_id.clone())
+            };
+            let (_, tag) = user(&app, &survivor_token, &demoted).await;
+            let restored = app.put_json(&format!("/v1/users/{demoted}/roles"), &survivor_token, &tag, &json!({"roles": ["global_admin"]})).await;
+            assert_eq!(restored.status, 200, "{}", restored.text);
+            let (_, tag) = user(&app, &owner, &other_id).await;
+            let removed = app.delete(&format!("/v1/users/{other_id}"), &owner, Some(&tag)).await;
+            assert_eq!(removed.status, 204, "{}", removed.text);
+        }
+    }
+}

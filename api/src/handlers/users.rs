@@ -419,6 +419,7 @@ pub async fn delete_user(
             let (membership, current) = target_to_change(conn, &principal, id, &if_match)?;
             let scope = &membership.scope;
             check_grants(&membership, &current.roles)?;
+            accounts::lock(conn, scope)?;
             let admins = users::count_holders(conn, scope, DomainRole::GlobalAdmin)?;
             if removes_last_global_admin(admins, &current.roles, &[]) {
                 return Err(last_admin());
@@ -488,6 +489,7 @@ pub async fn set_user_roles(
                 return Ok(current);
             }
             check_grants(&membership, &changes)?;
+            accounts::lock(conn, scope)?;
             let admins = users::count_holders(conn, scope, DomainRole::GlobalAdmin)?;
             if removes_last_global_admin(admins, &current.roles, &roles) {
                 return Err(last_admin());

@@ -411,8 +411,10 @@ pub async fn upload_evidence(
                 verification_status: status,
                 ..current.clone()
             };
-            let saved = accounts::save(conn, scope, &next, current.version, now)?
-                .ok_or_else(changed_meanwhile)?;
+            // A concurrent upload (or decision) got there first.
+            let saved = accounts::save(conn, scope, &next, current.version, now)?.ok_or_else(|| {
+                refusal(Refused::NotAwaitingEvidence(VerificationStatus::Pending))
+            })?;
             action_center::complete(conn, scope, "verification.action_required", now)?;
             raise_verification_item(conn, scope, &saved, now)?;
             audit::record(

@@ -240,6 +240,17 @@ pub fn create(
     Ok(Ok((Account::try_from(row)?, membership)))
 }
 
+/// Serializes changes that check an account-wide rule (such as "one global admin remains")
+/// against each other: on PostgreSQL the no-op update holds the account row's lock until the
+/// transaction ends, so a concurrent one waits and then sees the committed state. On SQLite the
+/// write transaction already holds the database's write lock.
+pub fn lock(conn: &mut DbConnection, scope: &AccountScope) -> DbResult<()> {
+    diesel::update(accounts::table.find(scope.key()))
+        .set(accounts::version.eq(accounts::version))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// The caller's own account.
 pub fn get(conn: &mut DbConnection, scope: &AccountScope) -> DbResult<Account> {
     accounts::table
