@@ -264,8 +264,8 @@ fn serve(settings: Settings, args: ServeArgs) -> Result<(), String> {
     })
 }
 
-/// Every ten minutes: deletes idempotency keys past their 24-hour retention and mail delivered
-/// more than 30 days ago.
+/// Every ten minutes: deletes idempotency keys past their 24-hour retention, mail delivered
+/// more than 30 days ago, and expired undelivered mail.
 async fn purge_expired_records(state: crate::state::AppState) {
     let mut tick = actix_web::rt::time::interval(Duration::from_secs(600));
     loop {
@@ -279,16 +279,15 @@ async fn purge_expired_records(state: crate::state::AppState) {
             Ok(count) => log::info!("purged {count} expired idempotency keys"),
             Err(error) => log::warn!("idempotency key purge failed: {error}"),
         }
-        // Delivered mail is kept 30 days as a delivery log, without its body.
+        // Delivered mail is kept 30 days as a delivery log, without its body; expired mail
+        // that could not be delivered goes as soon as it expires.
         let purged = db::run(&state, |conn| {
-            Ok(outbox::purge_sent(
-                conn,
-                clock::now() - chrono::Duration::days(30),
-            )?)
+            let now = clock::now();
+            Ok(outbox::purge(conn, now - chrono::Duration::days(30), now)?)
         })
         .await;
         if let Err(error) = purged {
-            log::warn!("sent mail purge failed: {error}");
+            log::warn!("mail purge failed: {error}");
         }
     }
 }

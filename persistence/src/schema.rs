@@ -163,6 +163,7 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         sent_at -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
+        expires_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
     }
 }

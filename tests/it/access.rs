@@ -38,6 +38,10 @@ struct Fixture {
     evidence_id: String,
     tokens: HashMap<&'static str, String>,
     emails: HashMap<&'static str, String>,
+    /// An app per role, by its token.
+    apps: HashMap<&'static str, String>,
+    /// Client credentials of one app, for the token endpoint.
+    credentials: (String, String),
     serial: std::cell::Cell<u32>,
 }
 
@@ -51,11 +55,41 @@ impl Fixture {
             .to_owned();
         let mut tokens = HashMap::new();
         let mut emails = HashMap::new();
+        let mut apps = HashMap::new();
+        let mut credentials = (String::new(), String::new());
         for role in ROLES {
             let email = format!("{}@contoso.com", role.replace('_', "."));
             let (_, token) = app.add_user(directory, &owner, &email, &[role]).await;
             tokens.insert(role, token);
             emails.insert(role, email);
+            let registered = app
+                .post_json("/v1/apps", &owner, &json!({"name": role, "roles": [role]}))
+                .await
+                .json();
+            credentials = (
+                registered["app"]["client_id"]
+                    .as_str()
+                    .expect("client id")
+                    .to_owned(),
+                registered["client_secret"]
+                    .as_str()
+                    .expect("secret")
+                    .to_owned(),
+            );
+            let issued = app
+                .send(app.request(Method::POST, "/v1/oauth2/token").form(&[
+                    ("grant_type", "client_credentials"),
+                    ("client_id", credentials.0.as_str()),
+                    ("client_secret", credentials.1.as_str()),
+                ]))
+                .await;
+            apps.insert(
+                role,
+                issued.json()["access_token"]
+                    .as_str()
+                    .expect("token")
+                    .to_owned(),
+            );
         }
         // One stored document, for the download route.
         app.decide(&account_id, "action_required", Some("Need a document."))
@@ -74,6 +108,8 @@ impl Fixture {
             evidence_id,
             tokens,
             emails,
+            apps,
+            credentials,
             serial: std::cell::Cell::new(0),
         }
     }
@@ -186,6 +222,15 @@ async fn probe(
         }
         ("GET", _) => app.get(path, Some(token)).await,
         ("POST", "/v1/accounts") => app.post_json(path, token, &account_body()).await,
+        ("POST", "/v1/oauth2/token") => {
+            let (id, secret) = &fx.credentials;
+            app.send(app.request(Method::POST, path).form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", id.as_str()),
+                ("client_secret", secret.as_str()),
+            ]))
+            .await
+        }
         ("PUT", "/v1/account/legal-profile") => {
             let tag = etag(&app.get("/v1/account/legal-profile", Some(&fx.owner)).await);
             app.put_json(path, token, &tag, &account_body()).await
@@ -363,9 +408,12 @@ dual_test! {
                 let what = |who: &str| format!("{method} {path} by {who}");
                 match kind {
                     "public" => {
-                        if method == "GET" {
-                            assert_allowed(&app.get(path, None).await, &what("anyone"));
-                        }
+                        let reply = if method == "GET" {
+                            app.get(path, None).await
+                        } else {
+                            probe(&app, &fx, &method, path, "", "").await
+                        };
+                        assert_allowed(&reply, &what("anyone"));
                     }
                     "any_principal" | "directory_user" => {
                         let reply = if path == "/v1/accounts" {
@@ -375,10 +423,23 @@ dual_test! {
                             probe(&app, &fx, &method, path, &fx.tokens["report_viewer"], &fx.emails["report_viewer"]).await
                         };
                         assert_allowed(&reply, &what("a user"));
+                        // Only a person belongs to directories; any valid token reads /v1/me.
+                        let app_token = &fx.apps["global_admin"];
+                        let operator = app.operator_token();
+                        for (who, token) in [("an app", app_token), ("an operator", &operator)] {
+                            let reply = probe(&app, &fx, &method, path, token, "").await;
+                            if kind == "any_principal" {
+                                assert_allowed(&reply, &what(who));
+                            } else {
+                                reply.assert_problem(403, "principal_not_allowed");
+                            }
+                        }
                     }
                     "operator" => {
                         for role in ROLES {
                             probe(&app, &fx, &method, path, &fx.tokens[role], &fx.emails[role]).await
+                                .assert_problem(403, "operator_only");
+                            probe(&app, &fx, &method, path, &fx.apps[role], "").await
                                 .assert_problem(403, "operator_only");
                         }
                         let operator = app.operator_token();
@@ -390,6 +451,16 @@ dual_test! {
                             let reply = probe(&app, &fx, &method, path, &fx.tokens[role], &fx.emails[role]).await;
                             if holders.contains(&role) {
                                 assert_allowed(&reply, &what(role));
+                            } else {
+                                reply.assert_problem(403, "insufficient_role");
+                            }
+                            // Apps are held to their roles the same way; person-only routes
+                            // refuse them whatever their roles.
+                            let reply = probe(&app, &fx, &method, path, &fx.apps[role], "").await;
+                            if kind == "account_user" {
+                                reply.assert_problem(403, "principal_not_allowed");
+                            } else if holders.contains(&role) {
+                                assert_allowed(&reply, &what(&format!("an app with {role}")));
                             } else {
                                 reply.assert_problem(403, "insufficient_role");
                             }
@@ -469,6 +540,9 @@ dual_test! {
         assert_eq!(switched.status, 200, "{}", switched.text);
         let token = switched.json()["access_token"].as_str().expect("token").to_owned();
         assert_eq!(switched.json()["directory_id"], fabrikam.to_string());
+        // Switching never outlives the presented token (the harness issues ten-minute tokens).
+        let lifetime = switched.json()["expires_in"].as_i64().expect("expires_in");
+        assert!((1..=600).contains(&lifetime), "{lifetime}");
         let me = app.get("/v1/me", Some(&token)).await.json();
         assert_eq!(me["directory_id"], fabrikam.to_string());
         assert_eq!(me["account"]["legal_name"], "Fabrikam Inc.");
@@ -476,6 +550,7 @@ dual_test! {
         // And back.
         let back = app.send(app.request(Method::POST, &format!("/v1/me/directories/{contoso}/switch")).bearer_auth(&token)).await;
         assert_eq!(back.status, 200);
+        assert!(back.json()["expires_in"].as_i64().expect("expires_in") <= lifetime);
 
         for directory in [stranger, Uuid::now_v7()] {
             app.send(app.request(Method::POST, &format!("/v1/me/directories/{directory}/switch")).bearer_auth(&contoso_owner)).await

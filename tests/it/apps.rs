@@ -182,3 +182,22 @@ dual_test! {
         assert!(bodies.iter().flatten().all(|body| !body.contains(&secret)));
     }
 }
+
+dual_test! {
+    async fn a_manager_cannot_rotate_or_delete_an_app_stronger_than_they_may_grant(app) {
+        let (directory, owner, _) = app.create_account().await;
+        let (_, aa) = app.add_user(directory, &owner, "aa@contoso.com", &["account_admin"]).await;
+        let (strong, _, _) = register(&app, &owner, json!(["global_admin"])).await;
+        // A new secret would hand the account admin the app's global admin role.
+        app.post_json(&format!("/v1/apps/{strong}/secret"), &aa, &json!({})).await
+            .assert_problem(403, "role_not_grantable");
+        app.delete(&format!("/v1/apps/{strong}"), &aa, None).await
+            .assert_problem(403, "role_not_grantable");
+        let (weak, _, _) = register(&app, &owner, json!(["report_viewer"])).await;
+        let rotated = app.post_json(&format!("/v1/apps/{weak}/secret"), &aa, &json!({})).await;
+        assert_eq!(rotated.status, 200, "{}", rotated.text);
+        assert_eq!(app.delete(&format!("/v1/apps/{weak}"), &aa, None).await.status, 204);
+        let list = app.get("/v1/apps", Some(&owner)).await.json();
+        assert_eq!(list["items"].as_array().map(Vec::len), Some(1));
+    }
+}

@@ -65,12 +65,30 @@ dual_test! {
                 );
             }
         }
-        for (method, path, body) in &cases {
-            let mut request = app.request(method.clone(), path).bearer_auth(&b_owner).header("if-match", "*");
-            if let Some(body) = body {
-                request = request.json(body);
+        // B's global-admin app, too.
+        let registered = app.post_json("/v1/apps", &b_owner, &json!({"name": "b-bot", "roles": ["global_admin"]})).await.json();
+        let issued = app.send(app.request(Method::POST, "/v1/oauth2/token").form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", registered["app"]["client_id"].as_str().expect("client id")),
+            ("client_secret", registered["client_secret"].as_str().expect("secret")),
+        ])).await;
+        let b_app = issued.json()["access_token"].as_str().expect("token").to_owned();
+        for token in [&b_owner, &b_app] {
+            for (method, path, body) in &cases {
+                let mut request = app.request(method.clone(), path).bearer_auth(token).header("if-match", "*");
+                if let Some(body) = body {
+                    request = request.json(body);
+                }
+                let reply = app.send(request).await;
+                // Switching and the Action Center are for people: B's app is refused before
+                // any lookup.
+                let person_only = path.ends_with("/switch") || path.contains("/action-center/");
+                if token == &b_app && person_only {
+                    reply.assert_problem(403, "principal_not_allowed");
+                } else {
+                    reply.assert_problem(404, "not_found");
+                }
             }
-            app.send(request).await.assert_problem(404, "not_found");
         }
         assert_eq!(snapshot(&app, &a_owner, &a_user).await, before, "account A changed");
     }

@@ -69,6 +69,7 @@ struct IssuedClaims<'a> {
 #[derive(Debug, Deserialize)]
 struct VerifiedClaims {
     sub: String,
+    exp: i64,
     kind: Option<String>,
     tid: Option<String>,
 }
@@ -115,6 +116,11 @@ impl TokenService {
     }
 
     pub fn verify(&self, token: &str) -> Result<Principal, TokenRejected> {
+        self.verify_until(token).map(|(principal, _)| principal)
+    }
+
+    /// Verifies a token; returns its principal and when it expires.
+    pub fn verify_until(&self, token: &str) -> Result<(Principal, DateTime<Utc>), TokenRejected> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| TokenRejected("the token is not a well-formed JWT".into()))?;
         let (key, algorithm, issuer) = match header.kid.as_deref() {
@@ -141,6 +147,8 @@ impl TokenService {
         validation.set_audience(&[self.audience.as_str()]);
         let data = jsonwebtoken::decode::<VerifiedClaims>(token, key, &validation)
             .map_err(|e| TokenRejected(describe(e.kind())))?;
+        let expires_at = DateTime::<Utc>::from_timestamp(data.claims.exp, 0)
+            .ok_or_else(|| TokenRejected("the token's \"exp\" claim is malformed".into()))?;
         let principal = principal_from(data.claims)?;
         // Operators act across every tenant; only this service mints their tokens (with the
         // `token --operator` command, which needs the server's own key). An external identity
@@ -150,7 +158,7 @@ impl TokenService {
                 "operator tokens are accepted only from this service's own issuer".into(),
             ));
         }
-        Ok(principal)
+        Ok((principal, expires_at))
     }
 }
 
@@ -208,9 +216,10 @@ fn principal_from(claims: VerifiedClaims) -> Result<Principal, TokenRejected> {
     })
 }
 
-/// The verified caller of a request. Extracting it answers 401 when there is no valid token.
+/// The verified caller of a request and when their token expires. Extracting it answers 401
+/// when there is no valid token.
 #[derive(Debug, Clone)]
-pub struct Authenticated(pub Principal);
+pub struct Authenticated(pub Principal, pub DateTime<Utc>);
 
 const REALM: &str = r#"Bearer realm="partner-center""#;
 
@@ -245,8 +254,8 @@ fn authenticate(req: &HttpRequest) -> Result<Authenticated, ApiError> {
         .ok_or_else(|| invalid_token("the Authorization header must be \"Bearer <token>\""))?;
     state
         .tokens
-        .verify(token)
-        .map(Authenticated)
+        .verify_until(token)
+        .map(|(principal, expires_at)| Authenticated(principal, expires_at))
         .map_err(|TokenRejected(why)| invalid_token(&why))
 }
 

@@ -134,7 +134,10 @@ pub async fn archive_item(
             if item.archived_at.is_some() {
                 return Ok(item);
             }
-            action_center::archive(conn, scope, id, user, now)?;
+            if !action_center::archive(conn, scope, id, user, now)? {
+                // A concurrent request archived it first and recorded it.
+                return action_center::get(conn, scope, &viewer, id)?.ok_or_else(not_found);
+            }
             audit::record(
                 conn,
                 scope,
@@ -225,6 +228,7 @@ fn send_code(
             "Your verification code is {code}.\n\nIt expires in {} minutes. If you did not ask for it, ignore this message.\n",
             code::VALID_MINUTES
         ),
+        preferences.code_expires_at,
         now,
     )?;
     Ok(())

@@ -12,9 +12,11 @@ use domain::access::{Permission, not_grantable};
 use domain::action_center::app_registered_item;
 use domain::ids::AppId;
 use domain::principal::Principal;
+use domain::role::Role as DomainRole;
 use persistence::connection::write_transaction;
 use persistence::repos::action_center;
 use persistence::repos::apps::{self, NewApp};
+use persistence::tenant::Membership;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -61,6 +63,17 @@ fn hash_secret(secret: &str) -> Result<String, ApiError> {
         .hash_password(secret.as_bytes(), &salt)
         .map(|hash| hash.to_string())
         .map_err(ApiError::internal)
+}
+
+/// A new secret and its hash, computed off the actix workers and outside any transaction
+/// (hashing is deliberately slow).
+async fn new_hashed_secret() -> Result<(String, String), ApiError> {
+    web::block(|| {
+        let secret = new_secret();
+        hash_secret(&secret).map(|hash| (secret, hash))
+    })
+    .await
+    .map_err(|_| ApiError::internal("a hashing task panicked"))?
 }
 
 fn verify_secret(secret: &str, hash: &str) -> bool {
@@ -116,8 +129,9 @@ pub async fn list_apps(
 /// Register an app.
 ///
 /// Returns the app's `client_id` and `client_secret`; the secret is shown only here. The
-/// caller must be allowed to grant every role. Accepts `Idempotency-Key` (a replay returns
-/// the same secret, to the same caller, within 24 hours).
+/// caller must be allowed to grant every role. Accepts `Idempotency-Key`; a replay returns
+/// the same app with `client_secret: null` (the secret is not kept): if the first response
+/// was lost, rotate the secret.
 #[utoipa::path(
     tag = "Apps",
     operation_id = "create_app",
@@ -146,26 +160,13 @@ pub async fn create_app(
     let principal = caller.0.clone();
     let fingerprint = body.fingerprint(&req);
     let request = body.value;
+    let (secret, secret_hash) = new_hashed_secret().await?;
     idempotency::execute(&state, &caller.0, key, fingerprint, move |conn, now| {
         let membership = access::authorize(conn, &principal, Permission::AppsManage)?;
         let (name, roles) = validate(&request, |request| {
             Ok((request.name.trim().to_owned(), domain_roles(&request.roles)))
         })?;
-        let refused = not_grantable(&membership.roles, &roles);
-        if !refused.is_empty() {
-            return Err(ApiError::new(
-                ErrorCode::RoleNotGrantable,
-                format!(
-                    "Your roles do not let you grant: {}.",
-                    refused
-                        .iter()
-                        .map(|r| r.id())
-                        .collect::<Vec<_>>()
-                        .join(", ")
-                ),
-            ));
-        }
-        let secret = new_secret();
+        check_grants(&membership, &roles)?;
         let scope = &membership.scope;
         let app = apps::create(
             conn,
@@ -174,7 +175,7 @@ pub async fn create_app(
                 name,
                 roles,
                 client_id: Uuid::now_v7().to_string(),
-                secret_hash: hash_secret(&secret)?,
+                secret_hash,
                 secret_hint: hint(&secret),
                 created_by: principal.subject().to_owned(),
             },
@@ -221,17 +222,38 @@ fn app_not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "No app of your account has this id.")
 }
 
+/// Whoever registers, rotates or deletes an app must be allowed to grant all its roles:
+/// otherwise a new secret would hand them the app's stronger roles.
+fn check_grants(membership: &Membership, roles: &[DomainRole]) -> Result<(), ApiError> {
+    let refused = not_grantable(&membership.roles, roles);
+    if refused.is_empty() {
+        return Ok(());
+    }
+    Err(ApiError::new(
+        ErrorCode::RoleNotGrantable,
+        format!(
+            "Your roles do not let you grant the app's roles: {}.",
+            refused
+                .iter()
+                .map(|r| r.id())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
+    ))
+}
+
 /// Rotate an app's secret.
 ///
 /// Issues a new secret (shown once) and retires the old one at once: it no longer obtains
-/// tokens. Tokens already issued stay valid until they expire (at most an hour).
+/// tokens. Tokens already issued stay valid until they expire (at most an hour). The caller
+/// must be allowed to grant every role of the app.
 #[utoipa::path(
     tag = "Apps",
     operation_id = "rotate_app_secret",
     params(("app_id" = Uuid, Path, description = "The app's id.")),
     responses(
         (status = 200, description = "The app with its new secret.", body = AppWithSecret),
-        (status = 403, description = "`insufficient_role`, `not_a_member` or `principal_not_allowed`."),
+        (status = 403, description = "`insufficient_role`, `role_not_grantable` (the app holds a role the caller may not grant), `not_a_member` or `principal_not_allowed`."),
         (status = 404, description = "No app of the caller's account has this id (`not_found`)."),
     ),
 )]
@@ -244,14 +266,15 @@ pub async fn rotate_secret(
     let principal = caller.0;
     let id = AppId::from_uuid(app_id.into_inner());
     let now = clock::now();
+    let (secret, secret_hash) = new_hashed_secret().await?;
     let (app, secret) = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let membership = access::authorize(conn, &principal, Permission::AppsManage)?;
             let scope = &membership.scope;
-            let secret = new_secret();
-            let app =
-                apps::rotate_secret(conn, scope, id, &hash_secret(&secret)?, &hint(&secret), now)?
-                    .ok_or_else(app_not_found)?;
+            let current = apps::get(conn, scope, id)?.ok_or_else(app_not_found)?;
+            check_grants(&membership, &current.roles)?;
+            let app = apps::rotate_secret(conn, scope, id, &secret_hash, &hint(&secret), now)?
+                .ok_or_else(app_not_found)?;
             audit::record(
                 conn,
                 scope,
@@ -275,14 +298,15 @@ pub async fn rotate_secret(
 
 /// Delete an app.
 ///
-/// The app's secret stops working and so do the tokens already issued to it.
+/// The app's secret stops working and so do the tokens already issued to it. The caller
+/// must be allowed to grant every role of the app.
 #[utoipa::path(
     tag = "Apps",
     operation_id = "delete_app",
     params(("app_id" = Uuid, Path, description = "The app's id.")),
     responses(
         (status = 204, description = "The app was deleted."),
-        (status = 403, description = "`insufficient_role`, `not_a_member` or `principal_not_allowed`."),
+        (status = 403, description = "`insufficient_role`, `role_not_grantable` (the app holds a role the caller may not grant), `not_a_member` or `principal_not_allowed`."),
         (status = 404, description = "No app of the caller's account has this id (`not_found`)."),
     ),
 )]
@@ -300,6 +324,7 @@ pub async fn delete_app(
             let membership = access::authorize(conn, &principal, Permission::AppsManage)?;
             let scope = &membership.scope;
             let app = apps::get(conn, scope, id)?.ok_or_else(app_not_found)?;
+            check_grants(&membership, &app.roles)?;
             apps::delete(conn, scope, id)?;
             audit::record(
                 conn,
@@ -439,10 +464,12 @@ pub async fn issue_token(
     };
     let now = clock::now();
     let lookup = client_id.clone();
-    let verified = db::run(&state, move |conn| {
-        let found = apps::credentials(conn, &lookup)?;
-        // Hashing runs here, off the actix workers, like the query.
-        Ok(match found {
+    let found = db::run(&state, move |conn| Ok(apps::credentials(conn, &lookup)?)).await;
+    // The hash is checked after the connection went back to the pool: a flood of token
+    // requests costs CPU, not connections.
+    let verified = match found {
+        Err(error) => Err(error),
+        Ok(found) => web::block(move || match found {
             Some(credentials) if verify_secret(&secret, &credentials.secret_hash) => {
                 Some(credentials.directory_id)
             }
@@ -452,8 +479,9 @@ pub async fn issue_token(
                 None
             }
         })
-    })
-    .await;
+        .await
+        .map_err(|_| ApiError::internal("a hashing task panicked")),
+    };
     let directory = match verified {
         Ok(Some(directory)) => directory,
         Ok(None) => {

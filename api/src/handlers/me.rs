@@ -233,7 +233,8 @@ pub async fn list_my_directories(
 /// Switch directory.
 ///
 /// A token for another directory whose account has the caller (by email) as a user; 404
-/// when it does not. The token is signed by this service and lasts an hour.
+/// when it does not. The token is signed by this service and lasts an hour, but never beyond
+/// the presented token's expiry: switching does not extend a session.
 #[utoipa::path(
     tag = "Me",
     operation_id = "switch_directory",
@@ -269,20 +270,24 @@ pub async fn switch_directory(
         email,
         directory: target,
     };
+    let now = clock::now();
+    let lifetime = (caller.1 - now).min(chrono::Duration::seconds(TOKEN_TTL_SECONDS));
+    if lifetime < chrono::Duration::seconds(1) {
+        return Err(ApiError::new(
+            ErrorCode::InvalidToken,
+            "The bearer token is about to expire; sign in again before switching.",
+        ));
+    }
     let token = state
         .tokens
-        .issue(
-            &principal,
-            clock::now(),
-            chrono::Duration::seconds(TOKEN_TTL_SECONDS),
-        )
+        .issue(&principal, now, lifetime)
         .map_err(ApiError::internal)?;
     Ok(HttpResponse::Ok()
         .insert_header((CACHE_CONTROL, "no-store"))
         .json(SwitchedToken {
             access_token: token,
             token_type: "Bearer".to_owned(),
-            expires_in: TOKEN_TTL_SECONDS,
+            expires_in: lifetime.num_seconds(),
             directory_id: target.as_uuid(),
         }))
 }

@@ -108,6 +108,8 @@ CREATE TABLE email_outbox (
     locked_until    TIMESTAMP,
     sent_at         TIMESTAMP,
     last_error      TEXT,
+    -- Mail that is useless after a moment (a verification code) is dropped unsent then.
+    expires_at      TIMESTAMP,
     created_at      TIMESTAMP NOT NULL,
     PRIMARY KEY (account_id, id)
 );

@@ -145,7 +145,7 @@ pub fn raise(
                 Some(due) => format!("{}\n\nDue: {}\n", item.message, due.to_rfc3339()),
                 None => format!("{}\n", item.message),
             };
-            outbox::enqueue(conn, scope, email, &item.title, &body, now)?;
+            outbox::enqueue(conn, scope, email, &item.title, &body, None, now)?;
         }
     }
     Ok(id)
@@ -335,21 +335,18 @@ pub fn get(
         .transpose()
 }
 
-/// Archives an item for one person; archiving twice keeps the first time.
+/// Archives an item for one person; archiving twice keeps the first time. Returns whether
+/// this call archived it.
 pub fn archive(
     conn: &mut DbConnection,
     scope: &AccountScope,
     id: ItemId,
     user: UserId,
     now: DateTime<Utc>,
-) -> DbResult<()> {
-    let existing: i64 = action_center_archives::table
-        .filter(action_center_archives::account_id.eq(scope.key()))
-        .filter(action_center_archives::item_id.eq(id.to_string()))
-        .filter(action_center_archives::user_id.eq(user.to_string()))
-        .count()
-        .get_result(conn)?;
-    if existing == 0 {
+) -> DbResult<bool> {
+    // A savepoint, so a concurrent archive of the same item (its row already there) is no
+    // error and does not abort the enclosing transaction on PostgreSQL.
+    let inserted = conn.transaction(|conn| {
         diesel::insert_into(action_center_archives::table)
             .values((
                 action_center_archives::account_id.eq(scope.key()),
@@ -357,9 +354,16 @@ pub fn archive(
                 action_center_archives::user_id.eq(user.to_string()),
                 action_center_archives::archived_at.eq(to_db_time(now)),
             ))
-            .execute(conn)?;
+            .execute(conn)
+    });
+    match inserted {
+        Ok(_) => Ok(true),
+        Err(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        )) => Ok(false),
+        Err(error) => Err(error.into()),
     }
-    Ok(())
 }
 
 /// A person's notification preferences.

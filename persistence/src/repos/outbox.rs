@@ -18,6 +18,7 @@ pub fn enqueue(
     recipient: &str,
     subject: &str,
     body: &str,
+    expires_at: Option<DateTime<Utc>>,
     now: DateTime<Utc>,
 ) -> DbResult<EmailId> {
     let id = EmailId::generate();
@@ -30,6 +31,7 @@ pub fn enqueue(
             email_outbox::body.eq(body),
             email_outbox::attempts.eq(0),
             email_outbox::next_attempt_at.eq(to_db_time(now)),
+            email_outbox::expires_at.eq(expires_at.map(to_db_time)),
             email_outbox::created_at.eq(to_db_time(now)),
         ))
         .execute(conn)?;
@@ -57,6 +59,11 @@ pub fn claim_due(
     let candidates: Vec<(String, String, String, String, String, i32)> = email_outbox::table
         .filter(email_outbox::sent_at.is_null())
         .filter(email_outbox::next_attempt_at.le(to_db_time(now)))
+        .filter(
+            email_outbox::expires_at
+                .is_null()
+                .or(email_outbox::expires_at.gt(to_db_time(now))),
+        )
         .filter(
             email_outbox::locked_until
                 .is_null()
@@ -143,12 +150,24 @@ pub fn mark_failed(
     Ok(())
 }
 
-/// Deletes delivered messages sent before `before`; returns how many.
-pub fn purge_sent(conn: &mut DbConnection, before: DateTime<Utc>) -> DbResult<usize> {
-    Ok(diesel::delete(
+/// Deletes delivered messages sent before `before`, and undelivered ones that expired (their
+/// body may hold a code that must not outlive its use); returns how many.
+pub fn purge(
+    conn: &mut DbConnection,
+    before: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> DbResult<usize> {
+    let sent = diesel::delete(
         email_outbox::table
             .filter(email_outbox::sent_at.is_not_null())
             .filter(email_outbox::sent_at.lt(to_db_time(before))),
     )
-    .execute(conn)?)
+    .execute(conn)?;
+    let expired = diesel::delete(
+        email_outbox::table
+            .filter(email_outbox::sent_at.is_null())
+            .filter(email_outbox::expires_at.lt(to_db_time(now))),
+    )
+    .execute(conn)?;
+    Ok(sent + expired)
 }
