@@ -47,6 +47,16 @@ pub fn conditional_read<T: serde::Serialize>(
     }
 }
 
+/// 412 for a write whose version check lost to a concurrent change after `If-Match` passed.
+pub fn changed_meanwhile(resource: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::PreconditionFailed,
+        format!(
+            "The {resource} changed while this request was processed; read it again and retry."
+        ),
+    )
+}
+
 /// What the client's `If-Match` allows.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum IfMatch {

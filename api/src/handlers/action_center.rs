@@ -29,7 +29,7 @@ use crate::dto::action_center::{
     VerifyContactEmail,
 };
 use crate::error::{ApiError, ErrorCode};
-use crate::extract::etag::{IfMatch, etag};
+use crate::extract::etag::{IfMatch, changed_meanwhile, etag};
 use crate::extract::json::{JsonBody, validate};
 use crate::extract::pagination::{page_request, page_response};
 use crate::state::AppState;
@@ -234,13 +234,6 @@ fn send_code(
     Ok(())
 }
 
-fn changed_meanwhile() -> ApiError {
-    ApiError::new(
-        ErrorCode::PreconditionFailed,
-        "The preferences changed while this request was processed; read them again and retry.",
-    )
-}
-
 /// Change my preferences.
 ///
 /// Requires `If-Match`. A new contact email is sent a six-digit code (valid 30 minutes) and
@@ -335,7 +328,7 @@ pub async fn update_preferences(
                 return Ok((user, current));
             }
             let saved = action_center::save_preferences(conn, scope, user, &next, now)?
-                .ok_or_else(changed_meanwhile)?;
+                .ok_or_else(|| changed_meanwhile("preferences"))?;
             audit::record(
                 conn,
                 scope,
@@ -417,7 +410,7 @@ pub async fn verify_contact_email(
                 Err(refused) => return Ok((user, Err(refused))),
             }
             let saved = action_center::save_preferences(conn, scope, user, &next, now)?
-                .ok_or_else(changed_meanwhile)?;
+                .ok_or_else(|| changed_meanwhile("preferences"))?;
             let (action, details) = match outcome {
                 Ok(()) => (
                     "preferences.contact_email_verified",
@@ -493,7 +486,7 @@ pub async fn resend_code(
             let mut next = current.clone();
             send_code(conn, scope, user, &mut next, now)?;
             let saved = action_center::save_preferences(conn, scope, user, &next, now)?
-                .ok_or_else(changed_meanwhile)?;
+                .ok_or_else(|| changed_meanwhile("preferences"))?;
             audit::record(
                 conn,
                 scope,

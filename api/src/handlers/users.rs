@@ -29,7 +29,7 @@ use crate::dto::user::{
     CreateUserRequest, SetRolesRequest, UpdateUserRequest, User, UserList, UserListQuery,
 };
 use crate::error::{ApiError, ErrorCode};
-use crate::extract::etag::{IfMatch, conditional_read, etag};
+use crate::extract::etag::{IfMatch, changed_meanwhile, conditional_read, etag};
 use crate::extract::idempotency::{self, IdempotencyKey, Reply};
 use crate::extract::json::{JsonBody, validate};
 use crate::extract::pagination::{page_request, page_response};
@@ -285,13 +285,6 @@ pub async fn get_user(
     Ok(conditional_read(&req, user_etag(&user), &User::from(&user)))
 }
 
-fn changed_meanwhile() -> ApiError {
-    ApiError::new(
-        ErrorCode::PreconditionFailed,
-        "The user changed while this request was processed; read it again and retry.",
-    )
-}
-
 /// Change a user's names.
 ///
 /// Requires `If-Match`. An absent field is kept; `null` clears it.
@@ -354,7 +347,7 @@ pub async fn update_user(
                 current.version,
                 now,
             )?
-            .ok_or_else(changed_meanwhile)?;
+            .ok_or_else(|| changed_meanwhile("user"))?;
             audit::record(
                 conn,
                 scope,
@@ -425,7 +418,7 @@ pub async fn delete_user(
                 return Err(last_admin());
             }
             if !users::delete(conn, scope, id, current.version)? {
-                return Err(changed_meanwhile());
+                return Err(changed_meanwhile("user"));
             }
             audit::record(
                 conn,
@@ -495,7 +488,7 @@ pub async fn set_user_roles(
                 return Err(last_admin());
             }
             let user = users::set_roles(conn, scope, id, &roles, current.version, now)?
-                .ok_or_else(changed_meanwhile)?;
+                .ok_or_else(|| changed_meanwhile("user"))?;
             let target_id = id.to_string();
             action_center::raise(
                 conn,

@@ -31,7 +31,7 @@ use crate::dto::account::{
     LegalProfileInput, Verification, VerificationDecision, VerificationDetails,
 };
 use crate::error::{ApiError, ErrorCode};
-use crate::extract::etag::{IfMatch, conditional_read, etag};
+use crate::extract::etag::{IfMatch, changed_meanwhile, conditional_read, etag};
 use crate::extract::idempotency::{self, IdempotencyKey, Reply};
 use crate::extract::json::{JsonBody, validate};
 use crate::state::AppState;
@@ -132,7 +132,7 @@ pub async fn update_legal_profile(
                 next.verification_reason = None;
             }
             let saved = accounts::save(conn, scope, &next, current.version, now)?
-                .ok_or_else(changed_meanwhile)?;
+                .ok_or_else(|| changed_meanwhile("legal profile"))?;
             audit::record(
                 conn,
                 scope,
@@ -157,13 +157,6 @@ pub async fn update_legal_profile(
     Ok(HttpResponse::Ok()
         .insert_header((ETAG, account_etag(&account)))
         .json(LegalProfile::from(&account)))
-}
-
-fn changed_meanwhile() -> ApiError {
-    ApiError::new(
-        ErrorCode::PreconditionFailed,
-        "The resource changed while this request was processed; read it again and retry.",
-    )
 }
 
 fn refusal(refused: Refused) -> ApiError {
