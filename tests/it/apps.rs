@@ -72,6 +72,9 @@ dual_test! {
         let me = app.get("/v1/me", Some(&token)).await.json();
         assert_eq!(me["kind"], "app");
         assert_eq!(me["subject"], client_id.as_str());
+        assert_eq!(me["account"]["id"], account["id"]);
+        assert_eq!(me["roles"], json!(["report_viewer"]));
+        assert_eq!(me["user_id"], Value::Null);
         // Its role decides what it may do; person-only routes refuse apps.
         app.post_json("/v1/users", &token, &json!({"email": "x@contoso.com", "roles": []})).await
             .assert_problem(403, "insufficient_role");
@@ -124,6 +127,7 @@ dual_test! {
         // Tokens already issued stop working at once, and no new ones are issued.
         app.get("/v1/account", Some(&fresh)).await.assert_problem(401, "invalid_token");
         app.get("/v1/account", Some(&token)).await.assert_problem(401, "invalid_token");
+        app.get("/v1/me", Some(&fresh)).await.assert_problem(401, "invalid_token");
         let after = token_request(&app, &[("grant_type", "client_credentials"), ("client_id", &client_id), ("client_secret", &new_secret)]).await;
         oauth_error(&after, 401, "invalid_client");
         app.delete(&format!("/v1/apps/{id}"), &owner, None).await.assert_problem(404, "not_found");

@@ -43,12 +43,12 @@ pub struct Me {
     pub subject: String,
     /// The directory (tenant) the token is for; null for operators.
     pub directory_id: Option<Uuid>,
-    /// The directory's partner account when the caller is one of its users; null otherwise
-    /// (no account yet, not a member, or an operator).
+    /// The directory's partner account when the caller is one of its users or apps; null
+    /// otherwise (no account yet, not a member, or an operator).
     pub account: Option<AccountSummary>,
-    /// The caller's user id in that account.
+    /// The caller's user id in that account (null for apps).
     pub user_id: Option<Uuid>,
-    /// The caller's roles in that account, sorted.
+    /// The caller's (user's or app's) roles in that account, sorted.
     pub roles: Vec<Role>,
     /// Whether the caller enrolled the account (the owner).
     pub is_owner: bool,

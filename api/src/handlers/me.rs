@@ -26,7 +26,8 @@ use crate::state::AppState;
 ///
 /// Who the caller is: kind, directory, account and roles.
 /// Works for every valid token, including a user whose directory has no account yet (then
-/// `account` is null) and operators.
+/// `account` is null) and operators. An app sees its account and roles; a deleted app's
+/// token is refused (401).
 #[utoipa::path(
     tag = "Me",
     operation_id = "get_me",
@@ -47,17 +48,27 @@ pub async fn get_me(
         roles: Vec::new(),
         is_owner: false,
     };
-    let Principal::User { email, directory } = principal else {
+    if matches!(principal, Principal::Operator { .. }) {
         return Ok(web::Json(me));
-    };
+    }
     let membership = db::run(&state, move |conn| {
-        Ok(match tenant::resolve_user(conn, directory, &email)? {
-            Standing::Member(membership) => {
-                let account = accounts::get(conn, &membership.scope)?;
-                Some((membership, account))
+        let membership = match &principal {
+            Principal::User { email, directory } => {
+                match tenant::resolve_user(conn, *directory, email)? {
+                    Standing::Member(membership) => Some(membership),
+                    Standing::NoAccount | Standing::NotAMember { .. } => None,
+                }
             }
-            Standing::NoAccount | Standing::NotAMember { .. } => None,
-        })
+            // An app belongs to an account, or its token is refused (a deleted app).
+            _ => Some(access::member(conn, &principal)?),
+        };
+        match membership {
+            Some(membership) => {
+                let account = accounts::get(conn, &membership.scope)?;
+                Ok(Some((membership, account)))
+            }
+            None => Ok(None),
+        }
     })
     .await?;
     if let Some((membership, account)) = membership {
