@@ -2,9 +2,10 @@
 //! without one fails the route-table tests), and its handler enforces the entry through the
 //! functions below, inside the request's database work.
 
-use domain::access::Permission;
+use domain::access::{Permission, not_grantable};
 use domain::ids::UserId;
 use domain::principal::Principal;
+use domain::role::Role;
 use persistence::DbConnection;
 use persistence::tenant::{self, Membership, OperatorAccess, Standing};
 
@@ -157,6 +158,27 @@ pub fn authorize(
     Err(ApiError::new(
         ErrorCode::InsufficientRole,
         format!("This needs the {permission} permission, which these roles hold: {holders}."),
+    ))
+}
+
+/// Refuses (403 `role_not_grantable`) unless the caller may grant and take away every role in
+/// `roles`: the roles a user gains or loses, or the roles of an app they register, rotate or
+/// delete (a new secret would otherwise hand them the app's stronger roles).
+pub fn require_grantable(membership: &Membership, roles: &[Role]) -> Result<(), ApiError> {
+    let refused = not_grantable(&membership.roles, roles);
+    if refused.is_empty() {
+        return Ok(());
+    }
+    let names = refused
+        .iter()
+        .map(|r| r.id())
+        .collect::<Vec<_>>()
+        .join(", ");
+    Err(ApiError::new(
+        ErrorCode::RoleNotGrantable,
+        format!(
+            "Your roles do not let you grant or take away: {names}. See GET /v1/roles for what each role may grant."
+        ),
     ))
 }
 

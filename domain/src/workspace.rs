@@ -193,6 +193,14 @@ pub fn workspaces_of(role: Role) -> Vec<Workspace> {
         .collect()
 }
 
+/// Every workspace some role of `roles` grants, in workspace order.
+pub fn reached_by(roles: &[Role]) -> Vec<Workspace> {
+    Workspace::ALL
+        .into_iter()
+        .filter(|workspace| reaches(roles, *workspace))
+        .collect()
+}
+
 /// Whether any of `roles` grants `workspace`.
 pub fn reaches(roles: &[Role], workspace: Workspace) -> bool {
     roles

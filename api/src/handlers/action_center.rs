@@ -389,7 +389,7 @@ pub async fn verify_contact_email(
             let scope = &membership.scope;
             let given = validate(&request, |request| Ok(request.code.trim().to_owned()))?;
             let current = action_center::get_preferences(conn, scope, user)?;
-            if current.contact_email.is_none() || current.contact_email_verified_at.is_some() {
+            if !current.awaiting_verification() {
                 return Err(no_pending());
             }
             let matches = current
@@ -480,7 +480,7 @@ pub async fn resend_code(
             let (membership, user) = access::account_user(conn, &principal)?;
             let scope = &membership.scope;
             let current = action_center::get_preferences(conn, scope, user)?;
-            if current.contact_email.is_none() || current.contact_email_verified_at.is_some() {
+            if !current.awaiting_verification() {
                 return Err(no_pending());
             }
             let mut next = current.clone();

@@ -8,15 +8,13 @@ use argon2::Argon2;
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use base64::Engine;
 use base64::engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD};
-use domain::access::{Permission, not_grantable};
+use domain::access::Permission;
 use domain::action_center::app_registered_item;
 use domain::ids::AppId;
 use domain::principal::Principal;
-use domain::role::Role as DomainRole;
 use persistence::connection::write_transaction;
 use persistence::repos::action_center;
 use persistence::repos::apps::{self, NewApp};
-use persistence::tenant::Membership;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -45,15 +43,9 @@ fn new_secret() -> String {
     format!("pcs_{}", URL_SAFE_NO_PAD.encode(bytes))
 }
 
+/// The last four characters of a secret (secrets are ASCII).
 fn hint(secret: &str) -> String {
-    secret
-        .chars()
-        .rev()
-        .take(4)
-        .collect::<Vec<_>>()
-        .into_iter()
-        .rev()
-        .collect()
+    secret[secret.len().saturating_sub(4)..].to_owned()
 }
 
 fn hash_secret(secret: &str) -> Result<String, ApiError> {
@@ -166,7 +158,7 @@ pub async fn create_app(
         let (name, roles) = validate(&request, |request| {
             Ok((request.name.trim().to_owned(), domain_roles(&request.roles)))
         })?;
-        check_grants(&membership, &roles)?;
+        access::require_grantable(&membership, &roles)?;
         let scope = &membership.scope;
         let app = apps::create(
             conn,
@@ -222,26 +214,6 @@ fn app_not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "No app of your account has this id.")
 }
 
-/// Whoever registers, rotates or deletes an app must be allowed to grant all its roles:
-/// otherwise a new secret would hand them the app's stronger roles.
-fn check_grants(membership: &Membership, roles: &[DomainRole]) -> Result<(), ApiError> {
-    let refused = not_grantable(&membership.roles, roles);
-    if refused.is_empty() {
-        return Ok(());
-    }
-    Err(ApiError::new(
-        ErrorCode::RoleNotGrantable,
-        format!(
-            "Your roles do not let you grant the app's roles: {}.",
-            refused
-                .iter()
-                .map(|r| r.id())
-                .collect::<Vec<_>>()
-                .join(", ")
-        ),
-    ))
-}
-
 /// Rotate an app's secret.
 ///
 /// Issues a new secret (shown once) and retires the old one at once: it no longer obtains
@@ -272,7 +244,7 @@ pub async fn rotate_secret(
             let membership = access::authorize(conn, &principal, Permission::AppsManage)?;
             let scope = &membership.scope;
             let current = apps::get(conn, scope, id)?.ok_or_else(app_not_found)?;
-            check_grants(&membership, &current.roles)?;
+            access::require_grantable(&membership, &current.roles)?;
             let app = apps::rotate_secret(conn, scope, id, &secret_hash, &hint(&secret), now)?
                 .ok_or_else(app_not_found)?;
             audit::record(
@@ -324,7 +296,7 @@ pub async fn delete_app(
             let membership = access::authorize(conn, &principal, Permission::AppsManage)?;
             let scope = &membership.scope;
             let app = apps::get(conn, scope, id)?.ok_or_else(app_not_found)?;
-            check_grants(&membership, &app.roles)?;
+            access::require_grantable(&membership, &app.roles)?;
             apps::delete(conn, scope, id)?;
             audit::record(
                 conn,

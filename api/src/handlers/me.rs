@@ -5,7 +5,7 @@ use domain::email::EmailAddress;
 use domain::ids::DirectoryId;
 use domain::principal::Principal;
 use domain::role::Role as DomainRole;
-use domain::workspace::{BASE_PROGRAM, Workspace, reaches};
+use domain::workspace::{BASE_PROGRAM, Workspace, reached_by, reaches};
 use persistence::repos::{accounts, users};
 use persistence::tenant::{self, Actor, Standing};
 use uuid::Uuid;
@@ -187,11 +187,7 @@ pub async fn get_my_roles(
             .filter(|permission| permission.held_by(roles))
             .map(Into::into)
             .collect(),
-        workspaces: Workspace::ALL
-            .into_iter()
-            .filter(|workspace| reaches(roles, *workspace))
-            .map(Into::into)
-            .collect(),
+        workspaces: reached_by(roles).into_iter().map(Into::into).collect(),
         grants: grants.into_iter().map(Into::into).collect(),
     }))
 }

@@ -4,7 +4,7 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, delete, get, patch, post, put, web};
-use domain::access::{Permission, not_grantable, removes_last_global_admin, role_changes};
+use domain::access::{Permission, removes_last_global_admin, role_changes};
 use domain::action_center::{roles_changed_item, user_added_item};
 use domain::email::EmailAddress;
 use domain::ids::UserId;
@@ -108,25 +108,6 @@ pub async fn list_users(
     ))
 }
 
-fn grant_refusal(roles: &[DomainRole]) -> ApiError {
-    let names = roles.iter().map(|r| r.id()).collect::<Vec<_>>().join(", ");
-    ApiError::new(
-        ErrorCode::RoleNotGrantable,
-        format!(
-            "Your roles do not let you grant or take away: {names}. See GET /v1/roles for what each role may grant."
-        ),
-    )
-}
-
-fn check_grants(membership: &Membership, roles: &[DomainRole]) -> Result<(), ApiError> {
-    let refused = not_grantable(&membership.roles, roles);
-    if refused.is_empty() {
-        Ok(())
-    } else {
-        Err(grant_refusal(&refused))
-    }
-}
-
 fn name(value: Option<&str>, field: &str, errors: &mut FieldErrors) -> Option<String> {
     let value = value?;
     let trimmed = value.trim();
@@ -190,7 +171,7 @@ pub async fn create_user(
                 })
             })
         })?;
-        check_grants(&membership, &new.roles)?;
+        access::require_grantable(&membership, &new.roles)?;
         let scope = &membership.scope;
         let user = users::create(conn, scope, &new, now)?.map_err(|EmailTaken| {
             ApiError::new(
@@ -369,11 +350,24 @@ pub async fn update_user(
         .json(User::from(&user)))
 }
 
-fn last_admin() -> ApiError {
-    ApiError::new(
-        ErrorCode::LastGlobalAdmin,
-        "This is the account's last global admin; make another user global admin first.",
-    )
+/// Refuses (409 `last_global_admin`) a change that takes global admin from the last user
+/// holding it. The account row is locked first, so concurrent changes are judged one after
+/// the other (see `accounts::lock`).
+fn keep_a_global_admin(
+    conn: &mut DbConnection,
+    scope: &AccountScope,
+    had: &[DomainRole],
+    keeps: &[DomainRole],
+) -> Result<(), ApiError> {
+    accounts::lock(conn, scope)?;
+    let admins = users::count_holders(conn, scope, DomainRole::GlobalAdmin)?;
+    if removes_last_global_admin(admins, had, keeps) {
+        return Err(ApiError::new(
+            ErrorCode::LastGlobalAdmin,
+            "This is the account's last global admin; make another user global admin first.",
+        ));
+    }
+    Ok(())
 }
 
 /// Remove a user.
@@ -411,12 +405,8 @@ pub async fn delete_user(
         write_transaction(conn, |conn| {
             let (membership, current) = target_to_change(conn, &principal, id, &if_match)?;
             let scope = &membership.scope;
-            check_grants(&membership, &current.roles)?;
-            accounts::lock(conn, scope)?;
-            let admins = users::count_holders(conn, scope, DomainRole::GlobalAdmin)?;
-            if removes_last_global_admin(admins, &current.roles, &[]) {
-                return Err(last_admin());
-            }
+            access::require_grantable(&membership, &current.roles)?;
+            keep_a_global_admin(conn, scope, &current.roles, &[])?;
             if !users::delete(conn, scope, id, current.version)? {
                 return Err(changed_meanwhile("user"));
             }
@@ -481,12 +471,8 @@ pub async fn set_user_roles(
             if changes.is_empty() {
                 return Ok(current);
             }
-            check_grants(&membership, &changes)?;
-            accounts::lock(conn, scope)?;
-            let admins = users::count_holders(conn, scope, DomainRole::GlobalAdmin)?;
-            if removes_last_global_admin(admins, &current.roles, &roles) {
-                return Err(last_admin());
-            }
+            access::require_grantable(&membership, &changes)?;
+            keep_a_global_admin(conn, scope, &current.roles, &roles)?;
             let user = users::set_roles(conn, scope, id, &roles, current.version, now)?
                 .ok_or_else(|| changed_meanwhile("user"))?;
             let target_id = id.to_string();

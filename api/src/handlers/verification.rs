@@ -146,9 +146,7 @@ pub async fn update_legal_profile(
                 now,
             )?;
             if saved.verification_status != before {
-                let item = verification_item(saved.verification_status, None, now);
-                let target = saved.id.to_string();
-                action_center::raise(conn, scope, &item, Some(Target { kind: "account", id: &target }), now)?;
+                raise_verification_item(conn, scope, &saved, now)?;
             }
             Ok(saved)
         })
@@ -488,21 +486,17 @@ pub async fn get_evidence_content(
     let id = EvidenceId::from_uuid(evidence_id.into_inner());
     let found = db::run(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::AccountRead)?;
-        let content = evidence::content(conn, &membership.scope, id)?;
-        let meta = evidence::list(conn, &membership.scope)?
-            .into_iter()
-            .find(|document| document.id == id);
-        Ok(content.zip(meta))
+        Ok(evidence::content(conn, &membership.scope, id)?)
     })
     .await?;
-    let (content, meta) = found.ok_or_else(|| {
+    let (media_type, content) = found.ok_or_else(|| {
         ApiError::new(
             ErrorCode::NotFound,
             "No document of your account has this id.",
         )
     })?;
     Ok(HttpResponse::Ok()
-        .insert_header((CONTENT_TYPE, meta.media_type))
+        .insert_header((CONTENT_TYPE, media_type))
         .body(content))
 }
 

@@ -135,16 +135,16 @@ pub fn raise(
             .collect(),
     };
     let category = item.class.email_category();
+    let body = match item.due_at {
+        Some(due) => format!("{}\n\nDue: {}\n", item.message, due.to_rfc3339()),
+        None => format!("{}\n", item.message),
+    };
     for user in recipients {
         let preferences = get_preferences(conn, scope, user)?;
         let (Some(email), true) = (&preferences.contact_email, preferences.verified()) else {
             continue;
         };
         if email_allowed(category, &preferences.opted_out()) {
-            let body = match item.due_at {
-                Some(due) => format!("{}\n\nDue: {}\n", item.message, due.to_rfc3339()),
-                None => format!("{}\n", item.message),
-            };
             outbox::enqueue(conn, scope, email, &item.title, &body, None, now)?;
         }
     }
@@ -402,6 +402,11 @@ impl Preferences {
         self.contact_email.is_some() && self.contact_email_verified_at.is_some()
     }
 
+    /// A contact email is set and its code not yet confirmed.
+    pub fn awaiting_verification(&self) -> bool {
+        self.contact_email.is_some() && self.contact_email_verified_at.is_none()
+    }
+
     pub fn opted_out(&self) -> Vec<EmailCategory> {
         let mut out = Vec::new();
         if self.transactional_opt_out {
@@ -520,9 +525,6 @@ pub fn save_preferences(
 pub fn viewer(user_id: UserId, roles: &[Role]) -> Viewer {
     Viewer {
         user_id,
-        workspaces: Workspace::ALL
-            .into_iter()
-            .filter(|workspace| domain::workspace::reaches(roles, *workspace))
-            .collect(),
+        workspaces: domain::workspace::reached_by(roles),
     }
 }

@@ -110,16 +110,19 @@ pub fn list(conn: &mut DbConnection, scope: &AccountScope) -> DbResult<Vec<Evide
         .collect()
 }
 
-/// The stored bytes of one document, to prove what was kept.
+/// The media type and stored bytes of one document.
 pub fn content(
     conn: &mut DbConnection,
     scope: &AccountScope,
     id: EvidenceId,
-) -> DbResult<Option<Vec<u8>>> {
+) -> DbResult<Option<(String, Vec<u8>)>> {
     Ok(verification_evidence::table
         .filter(verification_evidence::account_id.eq(scope.key()))
         .filter(verification_evidence::id.eq(id.to_string()))
-        .select(verification_evidence::content)
-        .first::<Vec<u8>>(conn)
+        .select((
+            verification_evidence::media_type,
+            verification_evidence::content,
+        ))
+        .first::<(String, Vec<u8>)>(conn)
         .optional()?)
 }
