@@ -164,30 +164,6 @@ fn etag(reply: &Reply) -> String {
     reply.header("etag").unwrap_or("*").to_owned()
 }
 
-/// A code sent to `address`, read from the dropped mail.
-pub async fn code_sent_to(app: &TestApp, address: &str, skip: &[String]) -> String {
-    for _ in 0..100 {
-        if let Ok(entries) = std::fs::read_dir(app.mail_dir()) {
-            for entry in entries.flatten() {
-                let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-                if !text.contains(address) {
-                    continue;
-                }
-                if let Some(code) = text
-                    .split("verification code is ")
-                    .nth(1)
-                    .map(|rest| rest[..6].to_owned())
-                    && !skip.contains(&code)
-                {
-                    return code;
-                }
-            }
-        }
-        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-    }
-    panic!("no code arrived for {address}");
-}
-
 /// A valid request to `method path` by `token`: a caller allowed to make it gets a 2xx.
 async fn probe(
     app: &TestApp,
@@ -379,7 +355,7 @@ async fn probe(
             if !set.status.is_success() {
                 return set;
             }
-            let code = code_sent_to(app, &address, &[]).await;
+            let code = app.code_sent_to(&address, &[]).await;
             app.post_json(path, token, &json!({"code": code})).await
         }
         _ => panic!("no probe for {method} {path}: add one when adding a route"),

@@ -1,10 +1,9 @@
 //! Action Center (DESIGN §8): items raised by events, per-person archiving, preferences with
 //! a verified contact email, and the mail that items send (file drop and SMTP).
 
-use crate::access::code_sent_to;
 use crate::dual_db_test;
 use crate::dual_test;
-use crate::harness::{Options, TestApp, account_body};
+use crate::harness::{Options, TestApp, account_body, verification_code};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::sync::{Arc, Mutex};
@@ -41,7 +40,7 @@ async fn verify_contact(app: &TestApp, token: &str, address: &str) {
     )
     .await;
     assert_eq!(set.status, 200, "{}", set.text);
-    let code = code_sent_to(app, address, &[]).await;
+    let code = app.code_sent_to(address, &[]).await;
     let verified = app
         .post_json(
             "/v1/action-center/preferences/contact-email/verify",
@@ -50,17 +49,6 @@ async fn verify_contact(app: &TestApp, token: &str, address: &str) {
         )
         .await;
     assert_eq!(verified.status, 200, "{}", verified.text);
-}
-
-fn mails(app: &TestApp) -> Vec<String> {
-    std::fs::read_dir(app.mail_dir())
-        .map(|entries| {
-            entries
-                .flatten()
-                .map(|e| std::fs::read_to_string(e.path()).unwrap_or_default())
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 dual_test! {
@@ -168,7 +156,7 @@ dual_test! {
             .assert_problem(409, "no_pending_verification");
         let set = set_preferences(&app, &owner, json!({"contact_email": "alerts@contoso.com", "language": "en", "email_opt_outs": []})).await;
         assert_eq!(set.json()["contact_email_status"], "unverified");
-        let code = code_sent_to(&app, "alerts@contoso.com", &[]).await;
+        let code = app.code_sent_to("alerts@contoso.com", &[]).await;
         let wrong = if code == "000000" { "111111" } else { "000000" };
         let reply = app.post_json("/v1/action-center/preferences/contact-email/verify", &owner, &json!({"code": wrong})).await;
         reply.assert_problem(400, "validation_failed");
@@ -183,7 +171,7 @@ dual_test! {
     async fn five_wrong_codes_exhaust_the_code(app) {
         let (_, owner, _) = app.create_account().await;
         set_preferences(&app, &owner, json!({"contact_email": "alerts@contoso.com", "language": "en", "email_opt_outs": []})).await;
-        let code = code_sent_to(&app, "alerts@contoso.com", &[]).await;
+        let code = app.code_sent_to("alerts@contoso.com", &[]).await;
         let wrong = if code == "000000" { "111111" } else { "000000" };
         for _ in 0..5 {
             let reply = app.post_json("/v1/action-center/preferences/contact-email/verify", &owner, &json!({"code": wrong})).await;
@@ -194,7 +182,7 @@ dual_test! {
         // A new code starts over; the old one no longer works.
         let resent = app.send(app.request(Method::POST, "/v1/action-center/preferences/contact-email/resend").bearer_auth(&owner)).await;
         assert_eq!(resent.status, 202, "{}", resent.text);
-        let fresh = code_sent_to(&app, "alerts@contoso.com", std::slice::from_ref(&code)).await;
+        let fresh = app.code_sent_to("alerts@contoso.com", std::slice::from_ref(&code)).await;
         let verified = app.post_json("/v1/action-center/preferences/contact-email/verify", &owner, &json!({"code": fresh})).await;
         assert_eq!(verified.status, 200, "{}", verified.text);
     }
@@ -216,7 +204,7 @@ dual_test! {
         assert_eq!(changed.json()["verification"]["status"], "pending");
         app.decide(id, "action_required", Some("Show the renaming certificate.")).await;
         app.wait_for_mail("alerts@contoso.com", "renaming certificate").await;
-        assert!(!mails(&app).iter().any(|mail| mail.contains("being reviewed")), "an opted-out notification was mailed");
+        assert!(!app.dropped_mail().iter().any(|mail| mail.contains("being reviewed")), "an opted-out notification was mailed");
     }
 }
 
@@ -292,7 +280,7 @@ dual_db_test! {
         }
         let message = message.expect("the SMTP server received the code");
         assert!(message.contains("To: alerts@contoso.com"), "{message}");
-        let code = message.split("verification code is ").nth(1).map(|rest| rest[..6].to_owned()).expect("code");
+        let code = verification_code(&message).expect("code");
         // Nothing was dropped on disk: SMTP replaced the file drop.
         assert!(!app.mail_dir().exists() || std::fs::read_dir(app.mail_dir()).map(|d| d.count()).unwrap_or(0) == 0);
         let verified = app.post_json("/v1/action-center/preferences/contact-email/verify", &owner, &json!({"code": code})).await;

@@ -312,21 +312,44 @@ impl TestApp {
         self.db.dir.path().join("mail")
     }
 
-    /// Waits (up to 10 s) for a dropped mail to `recipient` whose text contains `needle`;
-    /// returns the message.
-    pub async fn wait_for_mail(&self, recipient: &str, needle: &str) -> String {
+    /// The text of every mail dropped so far.
+    pub fn dropped_mail(&self) -> Vec<String> {
+        std::fs::read_dir(self.mail_dir())
+            .map(|entries| {
+                entries
+                    .flatten()
+                    .map(|entry| std::fs::read_to_string(entry.path()).unwrap_or_default())
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Waits (up to 10 s) for a dropped mail from which `find` takes something.
+    async fn wait_for<T>(&self, what: &str, find: impl Fn(&str) -> Option<T>) -> T {
         for _ in 0..100 {
-            if let Ok(entries) = std::fs::read_dir(self.mail_dir()) {
-                for entry in entries.flatten() {
-                    let text = std::fs::read_to_string(entry.path()).unwrap_or_default();
-                    if text.contains(recipient) && text.contains(needle) {
-                        return text;
-                    }
-                }
+            if let Some(found) = self.dropped_mail().iter().find_map(|text| find(text)) {
+                return found;
             }
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
-        panic!("no mail to {recipient} containing {needle:?} arrived");
+        panic!("no {what} arrived");
+    }
+
+    /// Waits for a dropped mail to `recipient` whose text contains `needle`; returns it.
+    pub async fn wait_for_mail(&self, recipient: &str, needle: &str) -> String {
+        self.wait_for(
+            &format!("mail to {recipient} containing {needle:?}"),
+            |text| (text.contains(recipient) && text.contains(needle)).then(|| text.to_owned()),
+        )
+        .await
+    }
+
+    /// Waits for a verification code mailed to `address`, other than those in `skip`.
+    pub async fn code_sent_to(&self, address: &str, skip: &[String]) -> String {
+        self.wait_for(&format!("code for {address}"), |text| {
+            verification_code(text).filter(|code| text.contains(address) && !skip.contains(code))
+        })
+        .await
     }
 
     /// Creates an account for a fresh directory; returns (directory, owner token, account).
@@ -446,6 +469,14 @@ impl Reply {
             })
             .unwrap_or_default()
     }
+}
+
+/// The verification code in a mail's text.
+pub fn verification_code(text: &str) -> Option<String> {
+    text.split("verification code is ")
+        .nth(1)
+        .and_then(|rest| rest.get(..6))
+        .map(str::to_owned)
 }
 
 /// A valid enrollment body.
