@@ -164,6 +164,18 @@ fn etag(reply: &Reply) -> String {
     reply.header("etag").unwrap_or("*").to_owned()
 }
 
+/// Sets the caller's contact email (a code is mailed to it).
+async fn set_contact_email(app: &TestApp, token: &str, address: &str) -> Reply {
+    let tag = etag(&app.get("/v1/action-center/preferences", Some(token)).await);
+    app.put_json(
+        "/v1/action-center/preferences",
+        token,
+        &tag,
+        &json!({"contact_email": address, "language": "en", "email_opt_outs": []}),
+    )
+    .await
+}
+
 /// A valid request to `method path` by `token`: a caller allowed to make it gets a 2xx.
 async fn probe(
     app: &TestApp,
@@ -326,32 +338,15 @@ async fn probe(
             .await
         }
         ("POST", "/v1/action-center/preferences/contact-email/resend") => {
-            let tag = etag(&app.get("/v1/action-center/preferences", Some(token)).await);
-            let address = format!("resend.{role_email}");
-            let set = app
-                .put_json(
-                    "/v1/action-center/preferences",
-                    token,
-                    &tag,
-                    &json!({"contact_email": address, "language": "en", "email_opt_outs": []}),
-                )
-                .await;
+            let set = set_contact_email(app, token, &format!("resend.{role_email}")).await;
             if !set.status.is_success() {
                 return set;
             }
             app.send(request(Method::POST, path)).await
         }
         ("POST", "/v1/action-center/preferences/contact-email/verify") => {
-            let tag = etag(&app.get("/v1/action-center/preferences", Some(token)).await);
             let address = format!("verify.{role_email}");
-            let set = app
-                .put_json(
-                    "/v1/action-center/preferences",
-                    token,
-                    &tag,
-                    &json!({"contact_email": address, "language": "en", "email_opt_outs": []}),
-                )
-                .await;
+            let set = set_contact_email(app, token, &address).await;
             if !set.status.is_success() {
                 return set;
             }

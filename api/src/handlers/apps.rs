@@ -12,9 +12,11 @@ use domain::access::Permission;
 use domain::action_center::app_registered_item;
 use domain::ids::AppId;
 use domain::principal::Principal;
+use persistence::DbConnection;
 use persistence::connection::write_transaction;
 use persistence::repos::action_center;
-use persistence::repos::apps::{self, NewApp};
+use persistence::repos::apps::{self, App as AppRecord, NewApp};
+use persistence::tenant::Membership;
 use serde_json::json;
 use uuid::Uuid;
 
@@ -214,6 +216,18 @@ fn app_not_found() -> ApiError {
     ApiError::new(ErrorCode::NotFound, "No app of your account has this id.")
 }
 
+/// An app about to be rotated or deleted, by a caller who may grant all its roles.
+fn app_to_change(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    id: AppId,
+) -> Result<(Membership, AppRecord), ApiError> {
+    let membership = access::authorize(conn, principal, Permission::AppsManage)?;
+    let app = apps::get(conn, &membership.scope, id)?.ok_or_else(app_not_found)?;
+    access::require_grantable(&membership, &app.roles)?;
+    Ok((membership, app))
+}
+
 /// Rotate an app's secret.
 ///
 /// Issues a new secret (shown once) and retires the old one at once: it no longer obtains
@@ -241,10 +255,8 @@ pub async fn rotate_secret(
     let (secret, secret_hash) = new_hashed_secret().await?;
     let (app, secret) = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
-            let membership = access::authorize(conn, &principal, Permission::AppsManage)?;
+            let (membership, _) = app_to_change(conn, &principal, id)?;
             let scope = &membership.scope;
-            let current = apps::get(conn, scope, id)?.ok_or_else(app_not_found)?;
-            access::require_grantable(&membership, &current.roles)?;
             let app = apps::rotate_secret(conn, scope, id, &secret_hash, &hint(&secret), now)?
                 .ok_or_else(app_not_found)?;
             audit::record(
@@ -293,10 +305,8 @@ pub async fn delete_app(
     let now = clock::now();
     db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
-            let membership = access::authorize(conn, &principal, Permission::AppsManage)?;
+            let (membership, app) = app_to_change(conn, &principal, id)?;
             let scope = &membership.scope;
-            let app = apps::get(conn, scope, id)?.ok_or_else(app_not_found)?;
-            access::require_grantable(&membership, &app.roles)?;
             apps::delete(conn, scope, id)?;
             audit::record(
                 conn,
