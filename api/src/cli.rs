@@ -201,6 +201,12 @@ fn run(cli: Cli) -> Result<(), String> {
             } else {
                 println!("{}: applied {}", settings.database_url, applied.join(", "));
             }
+            let pool = persistence::DbPool::build(&settings.database_url, 1)?;
+            let catalog = crate::startup::load_catalog(&pool)?;
+            println!(
+                "{}: catalog version {} loaded",
+                settings.database_url, catalog.catalog_version
+            );
             Ok(())
         }
         Command::Token(args) => token(settings(cli.global)?, args),

@@ -9,6 +9,7 @@ use serde::Serialize;
 use std::fmt;
 use utoipa::ToSchema;
 
+use crate::dto::membership::EligibilityCheck;
 use crate::request_context;
 
 /// Stable, documented error codes. Clients branch on these, never on `title` or `detail`.
@@ -81,6 +82,26 @@ pub enum ErrorCode {
     UnsupportedDocument,
     /// No contact email is waiting for verification (none set, or already verified).
     NoPendingVerification,
+    /// The account may not join the program now; `checks` lists every check and which failed.
+    NotEligible,
+    /// The program is paid: it is joined by purchase (an order), not with `POST /v1/memberships`.
+    PurchaseRequired,
+    /// The program is joined by an application the operator approves (`POST /v1/program-applications`).
+    ApplicationRequired,
+    /// The program is not joined this way (the base program is joined with the account; a self-service program needs no application).
+    EnrollmentNotApplicable,
+    /// The account already has a submitted application for this program.
+    ApplicationPending,
+    /// The application was already approved or rejected.
+    ApplicationDecided,
+    /// The route is for sandbox accounts; this account runs on the real clock.
+    NotASandbox,
+    /// Fewer than 30 days have passed since the person's previous Learn-profile association.
+    AssociationCoolingOff,
+    /// The person already made 3 Learn-profile associations in the last 365 days.
+    AssociationLimitReached,
+    /// The account already has this kind of link to this customer.
+    PartnerLinkExists,
     /// An unexpected server error; the request id identifies it in the server log.
     InternalError,
     /// The service is temporarily unable to serve (database saturated or unreachable).
@@ -119,6 +140,16 @@ impl ErrorCode {
             MandatoryAction => StatusCode::CONFLICT,
             UnsupportedDocument => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             NoPendingVerification => StatusCode::CONFLICT,
+            NotEligible
+            | PurchaseRequired
+            | ApplicationRequired
+            | EnrollmentNotApplicable
+            | ApplicationPending
+            | ApplicationDecided
+            | NotASandbox
+            | AssociationCoolingOff
+            | AssociationLimitReached
+            | PartnerLinkExists => StatusCode::CONFLICT,
             InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -160,6 +191,16 @@ impl ErrorCode {
             MandatoryAction => "mandatory_action",
             UnsupportedDocument => "unsupported_document",
             NoPendingVerification => "no_pending_verification",
+            NotEligible => "not_eligible",
+            PurchaseRequired => "purchase_required",
+            ApplicationRequired => "application_required",
+            EnrollmentNotApplicable => "enrollment_not_applicable",
+            ApplicationPending => "application_pending",
+            ApplicationDecided => "application_decided",
+            NotASandbox => "not_a_sandbox",
+            AssociationCoolingOff => "association_cooling_off",
+            AssociationLimitReached => "association_limit_reached",
+            PartnerLinkExists => "partner_link_exists",
             InternalError => "internal_error",
             ServiceUnavailable => "service_unavailable",
         }
@@ -202,6 +243,16 @@ impl ErrorCode {
             MandatoryAction => "Mandatory action",
             UnsupportedDocument => "Unsupported document",
             NoPendingVerification => "No pending verification",
+            NotEligible => "Not eligible",
+            PurchaseRequired => "Purchase required",
+            ApplicationRequired => "Application required",
+            EnrollmentNotApplicable => "Enrollment not applicable",
+            ApplicationPending => "Application pending",
+            ApplicationDecided => "Application decided",
+            NotASandbox => "Not a sandbox account",
+            AssociationCoolingOff => "Association cooling off",
+            AssociationLimitReached => "Association limit reached",
+            PartnerLinkExists => "Partner link exists",
             InternalError => "Internal server error",
             ServiceUnavailable => "Service unavailable",
         }
@@ -260,6 +311,10 @@ pub struct Problem {
     /// Field-level errors, present for `validation_failed` and some 400s.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<ProblemFieldError>,
+    /// For `not_eligible`: every eligibility check, satisfied or not, as
+    /// `GET /v1/programs/{program_id}/eligibility` reports them.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub checks: Vec<EligibilityCheck>,
 }
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -270,6 +325,7 @@ pub struct ApiError {
     code: ErrorCode,
     detail: String,
     errors: Vec<ProblemFieldError>,
+    checks: Vec<EligibilityCheck>,
     headers: Vec<(HeaderName, String)>,
 }
 
@@ -279,6 +335,7 @@ impl ApiError {
             code,
             detail: detail.into(),
             errors: Vec::new(),
+            checks: Vec::new(),
             headers: Vec::new(),
         }
     }
@@ -313,6 +370,11 @@ impl ApiError {
 
     pub fn with_field_errors(mut self, errors: Vec<ProblemFieldError>) -> Self {
         self.errors = errors;
+        self
+    }
+
+    pub fn with_checks(mut self, checks: Vec<EligibilityCheck>) -> Self {
+        self.checks = checks;
         self
     }
 
@@ -352,6 +414,7 @@ impl ApiError {
             code: self.code,
             request_id,
             errors: self.errors.clone(),
+            checks: self.checks.clone(),
         }
     }
 
@@ -452,6 +515,16 @@ mod tests {
             MandatoryAction,
             UnsupportedDocument,
             NoPendingVerification,
+            NotEligible,
+            PurchaseRequired,
+            ApplicationRequired,
+            EnrollmentNotApplicable,
+            ApplicationPending,
+            ApplicationDecided,
+            NotASandbox,
+            AssociationCoolingOff,
+            AssociationLimitReached,
+            PartnerLinkExists,
             InternalError,
             ServiceUnavailable,
         ] {

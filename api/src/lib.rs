@@ -9,6 +9,7 @@ pub mod clock;
 pub mod config;
 pub mod db;
 pub mod dto;
+pub mod enrollment;
 pub mod error;
 pub mod extract;
 pub mod handlers;

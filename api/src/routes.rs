@@ -8,7 +8,8 @@ use utoipa::openapi::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::handlers::{
-    accounts, action_center, apps, audit, health, me, operator, users, verification,
+    accounts, action_center, apps, audit, health, marketplace, me, memberships, operator,
+    performance, programs, sandbox, skilling, users, verification,
 };
 
 /// Every documented route. Each needs an entry in `access::ROUTE_ACCESS` too.
@@ -48,7 +49,41 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(audit::list_audit_records)
         .service(operator::list_accounts)
         .service(operator::get_account)
-        .service(verification::decide_verification);
+        .service(verification::decide_verification)
+        .service(programs::list_programs)
+        .service(programs::get_program)
+        .service(programs::list_pricing)
+        .service(programs::get_program_eligibility)
+        .service(programs::list_eligibility)
+        .service(programs::put_program)
+        .service(programs::get_allow_list)
+        .service(programs::put_allow_list)
+        .service(memberships::create_membership)
+        .service(memberships::list_memberships)
+        .service(memberships::get_membership)
+        .service(memberships::grant_membership)
+        .service(memberships::create_application)
+        .service(memberships::list_applications)
+        .service(memberships::get_application)
+        .service(memberships::operator_list_applications)
+        .service(memberships::decide_application)
+        .service(skilling::get_learning_profile)
+        .service(skilling::link_learning_profile)
+        .service(skilling::list_skilling)
+        .service(skilling::record_completion)
+        .service(skilling::sandbox_record_completion)
+        .service(performance::create_partner_link)
+        .service(performance::list_partner_links)
+        .service(performance::delete_partner_link)
+        .service(performance::operator_record_performance)
+        .service(performance::sandbox_record_performance)
+        .service(performance::get_scores)
+        .service(marketplace::create_offer)
+        .service(marketplace::list_offers)
+        .service(marketplace::publish_offer)
+        .service(sandbox::get_clock)
+        .service(sandbox::advance_clock)
+        .service(sandbox::decide_verification);
 }
 
 /// Routes served outside the OpenAPI document (the document itself and its viewer).

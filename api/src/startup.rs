@@ -1,6 +1,11 @@
 //! Turning settings into a ready application state: migrate, connect, load keys.
 
+use domain::catalog::Catalog;
+use persistence::connection::write_transaction;
+use persistence::repos::programs;
 use persistence::{DbPool, migrate};
+
+use crate::clock;
 use std::sync::Arc;
 
 use crate::auth::{TokenService, load_embedded_secret, load_jwks};
@@ -41,9 +46,38 @@ pub fn prepare(
     }
     let mailer = Mailer::from_settings(&settings.mail)?;
     let pool = DbPool::build(&settings.database_url, pool_size)?;
+    let catalog = load_catalog(&pool)?;
     Ok(AppState {
         pool,
         tokens: Arc::new(tokens),
         mailer: Arc::new(mailer),
+        rules: Arc::new(catalog.rules),
     })
+}
+
+/// Loads the shipped catalog into the database (new programs, and programs of an older file
+/// version that no operator edited) and returns it.
+pub fn load_catalog(pool: &DbPool) -> Result<Catalog, String> {
+    let catalog = programs::seeded()?;
+    let mut conn = pool
+        .get()
+        .map_err(|e| format!("cannot load the catalog: {e}"))?;
+    // A server started on an unmigrated database reports itself not ready; whoever applies
+    // the migrations (`partner-center migrate` or a migrating replica) loads the catalog.
+    if migrate::has_pending(&mut conn).map_err(|e| format!("cannot read the schema state: {e}"))? {
+        log::warn!("the database has pending migrations: the catalog is not loaded");
+        return Ok(catalog);
+    }
+    let changed = write_transaction(&mut conn, |conn| {
+        programs::load(conn, &catalog, clock::now())
+    })
+    .map_err(|e: persistence::DbError| format!("cannot load the catalog: {e}"))?;
+    if !changed.is_empty() {
+        log::info!(
+            "catalog version {} loaded: {}",
+            catalog.catalog_version,
+            changed.join(", ")
+        );
+    }
+    Ok(catalog)
 }

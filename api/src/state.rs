@@ -1,5 +1,6 @@
 //! What every request handler shares: the pool and the token service.
 
+use domain::catalog::Rules;
 use persistence::DbPool;
 use std::sync::Arc;
 
@@ -11,4 +12,6 @@ pub struct AppState {
     pub pool: DbPool,
     pub tokens: Arc<TokenService>,
     pub mailer: Arc<Mailer>,
+    /// The catalog-wide rule numbers (skilling lag, renewal window, association limits).
+    pub rules: Arc<Rules>,
 }

@@ -22,6 +22,12 @@ pub enum Permission {
     AppsManage,
     /// Read the audit log.
     AuditRead,
+    /// Read memberships, skilling, partner links and capability scores.
+    MembershipRead,
+    /// Join programs, apply, and manage partner links.
+    MembershipManage,
+    /// Create, publish and list marketplace offers.
+    MarketplaceManage,
 }
 
 const HOLDERS: &[(Permission, &[Role])] = &[
@@ -34,16 +40,45 @@ const HOLDERS: &[(Permission, &[Role])] = &[
     ),
     (Permission::AppsManage, &[GlobalAdmin, AccountAdmin]),
     (Permission::AuditRead, &[GlobalAdmin, AccountAdmin]),
+    // The Membership workspace's roles, plus the account admin and the report viewers who
+    // follow the account's standing.
+    (
+        Permission::MembershipRead,
+        &[
+            GlobalAdmin,
+            AccountAdmin,
+            MpnPartnerAdmin,
+            ReportViewer,
+            ExecutiveReportViewer,
+        ],
+    ),
+    // "Membership workspace needs MPN Partner Admin (or Global admin)".
+    (
+        Permission::MembershipManage,
+        &[GlobalAdmin, MpnPartnerAdmin],
+    ),
+    (
+        Permission::MarketplaceManage,
+        &[
+            GlobalAdmin,
+            AccountAdmin,
+            BusinessProfileAdmin,
+            MarketplaceDeveloper,
+        ],
+    ),
 ];
 
 impl Permission {
-    pub const ALL: [Permission; 6] = [
+    pub const ALL: [Permission; 9] = [
         Permission::AccountRead,
         Permission::AccountWrite,
         Permission::UsersRead,
         Permission::UsersManage,
         Permission::AppsManage,
         Permission::AuditRead,
+        Permission::MembershipRead,
+        Permission::MembershipManage,
+        Permission::MarketplaceManage,
     ];
 
     pub const fn id(self) -> &'static str {
@@ -54,6 +89,9 @@ impl Permission {
             Permission::UsersManage => "users.manage",
             Permission::AppsManage => "apps.manage",
             Permission::AuditRead => "audit.read",
+            Permission::MembershipRead => "membership.read",
+            Permission::MembershipManage => "membership.manage",
+            Permission::MarketplaceManage => "marketplace.manage",
         }
     }
 

@@ -256,6 +256,73 @@ pub mod code {
     }
 }
 
+/// The item raised when a membership becomes active.
+pub fn membership_activated_item<U>(
+    program_name: &str,
+    anniversary: Option<DateTime<Utc>>,
+) -> NewItem<U> {
+    let until = anniversary
+        .map(|at| format!(" Its anniversary is {}.", at.format("%Y-%m-%d")))
+        .unwrap_or_default();
+    NewItem {
+        class: Class::Notification(Category::Transactional),
+        event: "membership.activated",
+        workspace: Workspace::Membership,
+        audience: Audience::Workspace,
+        title: format!("{program_name} is active"),
+        message: format!("The account's membership of {program_name} is active.{until}"),
+        due_at: None,
+    }
+}
+
+/// The item raised when the operator decides a program application.
+pub fn application_decided_item<U>(
+    program_name: &str,
+    approved: bool,
+    reason: Option<&str>,
+) -> NewItem<U> {
+    let (event, title, message) = if approved {
+        (
+            "program_application.approved",
+            format!("Your application for {program_name} was approved"),
+            format!("The membership of {program_name} is active."),
+        )
+    } else {
+        (
+            "program_application.rejected",
+            format!("Your application for {program_name} was rejected"),
+            format!(
+                "The application was rejected.{}",
+                reason.map(|r| format!(" Reason: {r}")).unwrap_or_default()
+            ),
+        )
+    };
+    NewItem {
+        class: Class::Notification(Category::Transactional),
+        event,
+        workspace: Workspace::Membership,
+        audience: Audience::Workspace,
+        title,
+        message,
+        due_at: None,
+    }
+}
+
+/// The item raised for a person whose Learn profile was linked to another account.
+pub fn learning_profile_moved_item<U>(user: U, learn_id: &str) -> NewItem<U> {
+    NewItem {
+        class: Class::Notification(Category::Transactional),
+        event: "skilling.profile_unlinked",
+        workspace: Workspace::Membership,
+        audience: Audience::User(user),
+        title: "Your Learn profile left this account".to_owned(),
+        message: format!(
+            "The Learn profile {learn_id} was linked to another partner account; its completions no longer count here."
+        ),
+        due_at: None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -76,6 +76,38 @@ uuid_id!(
     /// A message in the outgoing mail queue.
     EmailId
 );
+uuid_id!(
+    /// An account's membership of one program.
+    MembershipId
+);
+uuid_id!(
+    /// One association of a person's Learn profile with an account.
+    LearningLinkId
+);
+uuid_id!(
+    /// A certification, training or assessment completed on the learning platform.
+    CompletionId
+);
+uuid_id!(
+    /// A completion credited to an account (counting, or pending the skilling lag).
+    CreditId
+);
+uuid_id!(
+    /// A PAL or DPOR link between the account and a customer tenant.
+    PartnerLinkId
+);
+uuid_id!(
+    /// A usage, revenue or deployment record of a customer.
+    PerformanceRecordId
+);
+uuid_id!(
+    /// An application for a program that needs the operator's approval.
+    ApplicationId
+);
+uuid_id!(
+    /// A commercial marketplace offer.
+    OfferId
+);
 
 /// The public, human-facing PartnerID of an account: a seven-digit number, as in the portal.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

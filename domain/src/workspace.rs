@@ -24,7 +24,7 @@ pub enum Workspace {
 }
 
 /// The base program every account joins at enrollment (DESIGN §4).
-pub const BASE_PROGRAM: &str = "ai_cloud_partner_program";
+pub use crate::catalog::BASE_PROGRAM;
 
 use Role::*;
 use Workspace::*;

@@ -24,6 +24,7 @@ diesel::table! {
         version -> BigInt,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        sandbox_clock -> Nullable<Timestamp>,
     }
 }
 
@@ -183,6 +184,137 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    programs (id) {
+        id -> Text,
+        definition -> Text,
+        catalog_version -> Integer,
+        edited_by -> Nullable<Text>,
+        version -> BigInt,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    program_allow_list (account_id, program_id) {
+        account_id -> Text,
+        program_id -> Text,
+        added_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    memberships (account_id, id) {
+        account_id -> Text,
+        id -> Text,
+        program_id -> Text,
+        standing -> Text,
+        source -> Text,
+        benefit_pack -> Nullable<Text>,
+        activated_at -> Nullable<Timestamp>,
+        anniversary_at -> Nullable<Timestamp>,
+        renewable -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    learning_links (account_id, id) {
+        account_id -> Text,
+        id -> Text,
+        user_id -> Text,
+        learn_id -> Text,
+        realm -> Text,
+        linked_at -> Timestamp,
+        unlinked_at -> Nullable<Timestamp>,
+        unlinked_reason -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    skilling_completions (realm, learn_id, id) {
+        realm -> Text,
+        learn_id -> Text,
+        id -> Text,
+        kind -> Text,
+        credential -> Text,
+        title -> Text,
+        completed_at -> Timestamp,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    skilling_credits (account_id, id) {
+        account_id -> Text,
+        id -> Text,
+        link_id -> Text,
+        completion_id -> Text,
+        user_id -> Text,
+        learn_id -> Text,
+        kind -> Text,
+        credential -> Text,
+        title -> Text,
+        completed_at -> Timestamp,
+        counts_from -> Timestamp,
+    }
+}
+
+diesel::table! {
+    partner_links (account_id, id) {
+        account_id -> Text,
+        id -> Text,
+        kind -> Text,
+        customer_tenant_id -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    performance_records (account_id, id) {
+        account_id -> Text,
+        id -> Text,
+        area -> Text,
+        kind -> Text,
+        customer_tenant_id -> Text,
+        revenue_minor -> Nullable<BigInt>,
+        currency -> Nullable<Text>,
+        growth_percent -> Nullable<Integer>,
+        workload -> Nullable<Text>,
+        occurred_at -> Timestamp,
+        received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    program_applications (account_id, id) {
+        account_id -> Text,
+        id -> Text,
+        program_id -> Text,
+        evidence -> Text,
+        status -> Text,
+        reason -> Nullable<Text>,
+        submitted_by -> Text,
+        membership_id -> Nullable<Text>,
+        created_at -> Timestamp,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    marketplace_offers (account_id, id) {
+        account_id -> Text,
+        id -> Text,
+        name -> Text,
+        transactable -> Integer,
+        status -> Text,
+        created_at -> Timestamp,
+        published_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -193,4 +325,14 @@ diesel::allow_tables_to_appear_in_same_query!(
     action_center_items,
     action_center_archives,
     notification_preferences,
+    programs,
+    program_allow_list,
+    memberships,
+    learning_links,
+    skilling_completions,
+    skilling_credits,
+    partner_links,
+    performance_records,
+    program_applications,
+    marketplace_offers,
 );

@@ -4,6 +4,7 @@
 //! A handler therefore cannot query another account's rows by forgetting a filter: it has no
 //! way to name the account other than the scope it was given.
 
+use chrono::{DateTime, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::email::EmailAddress;
 use domain::ids::{AccountId, AppId, DirectoryId, UserId};
@@ -12,6 +13,7 @@ use domain::role::Role;
 
 use crate::connection::DbConnection;
 use crate::error::{DbError, DbResult};
+use crate::repos::from_db_time;
 use crate::schema::{accounts, app_roles, apps, user_roles, users};
 
 /// Proof that the holder may act within one account. Not constructible outside this crate.
@@ -53,11 +55,23 @@ pub enum Actor {
 #[derive(Debug, Clone)]
 pub struct Membership {
     pub scope: AccountScope,
+    /// The account's sandbox clock, when it is a sandbox.
+    pub clock: Option<DateTime<Utc>>,
     pub actor: Actor,
     pub roles: Vec<Role>,
 }
 
 impl Membership {
+    /// The account's now: its sandbox clock, or the wall clock's `wall`. Every rule of the
+    /// account reads time through this (DESIGN §9).
+    pub fn now(&self, wall: DateTime<Utc>) -> DateTime<Utc> {
+        self.clock.unwrap_or(wall)
+    }
+
+    pub fn is_sandbox(&self) -> bool {
+        self.clock.is_some()
+    }
+
     pub fn has_any_role(&self, roles: &[Role]) -> bool {
         self.roles.iter().any(|role| roles.contains(role))
     }
@@ -104,12 +118,16 @@ pub fn resolve_user(
     directory: DirectoryId,
     email: &EmailAddress,
 ) -> DbResult<Standing> {
-    let account: Option<(String, String)> = accounts::table
+    let account: Option<(String, String, Option<NaiveDateTime>)> = accounts::table
         .filter(accounts::directory_id.eq(directory.to_string()))
-        .select((accounts::id, accounts::owner_user_id))
+        .select((
+            accounts::id,
+            accounts::owner_user_id,
+            accounts::sandbox_clock,
+        ))
         .first(conn)
         .optional()?;
-    let Some((account_key, owner_user_id)) = account else {
+    let Some((account_key, owner_user_id, clock)) = account else {
         return Ok(Standing::NoAccount);
     };
     let account_id = parse_id::<AccountId>("accounts", &account_key)?;
@@ -129,6 +147,7 @@ pub fn resolve_user(
         .load::<String>(conn)?;
     Ok(Standing::Member(Membership {
         scope: AccountScope::new(account_id),
+        clock: clock.map(from_db_time),
         actor: Actor::User {
             user_id: parse_id::<UserId>("users", &user_key)?,
             email: user_email,
@@ -145,14 +164,14 @@ pub fn resolve_app(
     directory: DirectoryId,
     client_id: &str,
 ) -> DbResult<Option<Membership>> {
-    let found: Option<(String, String)> = apps::table
+    let found: Option<(String, String, Option<NaiveDateTime>)> = apps::table
         .inner_join(accounts::table.on(accounts::id.eq(apps::account_id)))
         .filter(accounts::directory_id.eq(directory.to_string()))
         .filter(apps::client_id.eq(client_id))
-        .select((apps::account_id, apps::id))
+        .select((apps::account_id, apps::id, accounts::sandbox_clock))
         .first(conn)
         .optional()?;
-    let Some((account_key, app_key)) = found else {
+    let Some((account_key, app_key, clock)) = found else {
         return Ok(None);
     };
     let roles = app_roles::table
@@ -162,6 +181,7 @@ pub fn resolve_app(
         .load::<String>(conn)?;
     Ok(Some(Membership {
         scope: AccountScope::new(parse_id("apps", &account_key)?),
+        clock: clock.map(from_db_time),
         actor: Actor::App {
             app_id: parse_id("apps", &app_key)?,
             client_id: client_id.to_owned(),

@@ -2,7 +2,7 @@
 //! My roles, and directory switching.
 
 use crate::dual_test;
-use crate::harness::{Reply, TestApp, account_body};
+use crate::harness::{Reply, TestApp, account_body, program_definition};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -42,13 +42,21 @@ struct Fixture {
     apps: HashMap<&'static str, String>,
     /// Client credentials of one app, for the token endpoint.
     credentials: (String, String),
+    partner_id: String,
+    membership_id: String,
+    application_id: String,
     serial: std::cell::Cell<u32>,
 }
 
 impl Fixture {
     async fn new(app: &TestApp) -> Self {
-        let (directory, owner, account) = app.create_account().await;
+        // A sandbox, so the sandbox routes answer too; it is a full account otherwise.
+        let (directory, owner, account) = app.create_sandbox_account().await;
         let account_id = account["id"].as_str().expect("id").to_owned();
+        let partner_id = account["partner_id"]
+            .as_str()
+            .expect("partner id")
+            .to_owned();
         let owner_id = app.get("/v1/me", Some(&owner)).await.json()["user_id"]
             .as_str()
             .expect("id")
@@ -100,7 +108,15 @@ impl Fixture {
             .as_str()
             .expect("id")
             .to_owned();
+        let membership_id = app.get("/v1/memberships", Some(&owner)).await.json()["items"][0]["id"]
+            .as_str()
+            .expect("the base membership")
+            .to_owned();
+        let application_id = apply(app, &owner, "probe_application").await;
         Fixture {
+            partner_id,
+            membership_id,
+            application_id,
             directory,
             owner,
             owner_id,
@@ -132,6 +148,39 @@ impl Fixture {
         (reply.json()["id"].as_str().expect("id").to_owned(), etag)
     }
 
+    /// A new program joined as `enrollment` says, without prerequisites.
+    async fn fresh_program(&self, app: &TestApp, enrollment: &str) -> String {
+        self.serial.set(self.serial.get() + 1);
+        let id = format!("probe_{}", self.serial.get());
+        let reply = app.put_program(&id, &program_definition(enrollment)).await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        id
+    }
+
+    async fn fresh_link(&self, app: &TestApp) -> String {
+        let reply = app
+            .post_json(
+                "/v1/partner-links",
+                &self.owner,
+                &json!({"kind": "pal", "customer_tenant_id": Uuid::now_v7()}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.json()["id"].as_str().expect("id").to_owned()
+    }
+
+    async fn fresh_offer(&self, app: &TestApp) -> String {
+        let reply = app
+            .post_json(
+                "/v1/marketplace/offers",
+                &self.owner,
+                &json!({"name": "Probe offer", "transactable": true}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.json()["id"].as_str().expect("id").to_owned()
+    }
+
     async fn fresh_app(&self, app: &TestApp) -> String {
         let reply = app
             .post_json(
@@ -142,6 +191,58 @@ impl Fixture {
             .await;
         assert_eq!(reply.status, 201, "{}", reply.text);
         reply.json()["app"]["id"].as_str().expect("id").to_owned()
+    }
+}
+
+/// Creates an application-only program `program` and applies for it; returns the application.
+async fn apply(app: &TestApp, owner: &str, program: &str) -> String {
+    let made = app
+        .put_program(program, &program_definition("application"))
+        .await;
+    assert!(made.status.is_success(), "{}", made.text);
+    let reply = app
+        .post_json(
+            "/v1/program-applications",
+            owner,
+            &json!({"program_id": program, "evidence": "Audit report 42."}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    reply.json()["id"].as_str().expect("id").to_owned()
+}
+
+fn completion(learn_id: &str) -> Value {
+    json!({
+        "learn_id": learn_id,
+        "kind": "certification",
+        "credential": "azure_administrator_associate",
+        "title": "Azure Administrator Associate",
+        "completed_at": "2020-01-01T00:00:00Z"
+    })
+}
+
+fn performance_record() -> Value {
+    json!({
+        "area": "security",
+        "customer_tenant_id": Uuid::now_v7(),
+        "kind": "usage_growth",
+        "growth_percent": 5,
+        "occurred_at": "2020-01-01T00:00:00Z"
+    })
+}
+
+/// Brings the account's verification back to `pending` (answering `action_required` with a
+/// document), so a decision can be probed again.
+async fn reopen_verification(app: &TestApp, fx: &Fixture) {
+    let account = app
+        .get(
+            &format!("/v1/operator/accounts/{}", fx.account_id),
+            Some(&app.operator_token()),
+        )
+        .await
+        .json();
+    if account["verification"]["status"] != "pending" {
+        upload(app, &fx.owner).await;
     }
 }
 
@@ -208,6 +309,34 @@ async fn probe(
             )
             .await
         }
+        ("GET", "/v1/programs/{program_id}") => {
+            app.get("/v1/programs/isv_success", Some(token)).await
+        }
+        ("GET", "/v1/programs/{program_id}/eligibility") => {
+            app.get("/v1/programs/isv_success/eligibility", Some(token))
+                .await
+        }
+        ("GET", "/v1/operator/programs/{program_id}/allow-list") => {
+            app.get(
+                "/v1/operator/programs/training_services_partner/allow-list",
+                Some(token),
+            )
+            .await
+        }
+        ("GET", "/v1/memberships/{membership_id}") => {
+            app.get(
+                &format!("/v1/memberships/{}", fx.membership_id),
+                Some(token),
+            )
+            .await
+        }
+        ("GET", "/v1/program-applications/{application_id}") => {
+            app.get(
+                &format!("/v1/program-applications/{}", fx.application_id),
+                Some(token),
+            )
+            .await
+        }
         ("GET", _) => app.get(path, Some(token)).await,
         ("POST", "/v1/accounts") => app.post_json(path, token, &account_body()).await,
         ("POST", "/v1/oauth2/token") => {
@@ -239,16 +368,7 @@ async fn probe(
         }
         ("POST", "/v1/operator/accounts/{account_id}/verification") => {
             let body = json!({"outcome": "action_required", "reason": "Need a document."});
-            let account = app
-                .get(
-                    &format!("/v1/operator/accounts/{}", fx.account_id),
-                    Some(&app.operator_token()),
-                )
-                .await
-                .json();
-            if account["verification"]["status"] != "pending" {
-                upload(app, &fx.owner).await;
-            }
+            reopen_verification(app, fx).await;
             app.post_json(
                 &format!("/v1/operator/accounts/{}/verification", fx.account_id),
                 token,
@@ -352,6 +472,135 @@ async fn probe(
             }
             let code = app.code_sent_to(&address, &[]).await;
             app.post_json(path, token, &json!({"code": code})).await
+        }
+        ("POST", "/v1/sandbox/verification") => {
+            reopen_verification(app, fx).await;
+            app.post_json(
+                path,
+                token,
+                &json!({"outcome": "action_required", "reason": "Need a document."}),
+            )
+            .await
+        }
+        ("PUT", "/v1/operator/programs/{program_id}") => {
+            fx.serial.set(fx.serial.get() + 1);
+            app.put_json(
+                &format!("/v1/operator/programs/made_{}", fx.serial.get()),
+                token,
+                "*",
+                &program_definition("self_service"),
+            )
+            .await
+        }
+        ("PUT", "/v1/operator/programs/{program_id}/allow-list") => {
+            app.send(
+                request(
+                    Method::PUT,
+                    "/v1/operator/programs/training_services_partner/allow-list",
+                )
+                .json(&json!({"account_ids": [fx.account_id]})),
+            )
+            .await
+        }
+        ("POST", "/v1/memberships") => {
+            let program = fx.fresh_program(app, "self_service").await;
+            app.post_json(path, token, &json!({"program_id": program}))
+                .await
+        }
+        ("POST", "/v1/operator/accounts/{account_id}/memberships") => {
+            let program = fx.fresh_program(app, "self_service").await;
+            app.post_json(
+                &format!("/v1/operator/accounts/{}/memberships", fx.account_id),
+                token,
+                &json!({"program_id": program, "reason": "Complimentary."}),
+            )
+            .await
+        }
+        ("POST", "/v1/program-applications") => {
+            let program = fx.fresh_program(app, "application").await;
+            app.post_json(
+                path,
+                token,
+                &json!({"program_id": program, "evidence": "Audit report 42."}),
+            )
+            .await
+        }
+        (
+            "POST",
+            "/v1/operator/accounts/{account_id}/program-applications/{application_id}/decision",
+        ) => {
+            fx.serial.set(fx.serial.get() + 1);
+            let id = apply(app, &fx.owner, &format!("applied_{}", fx.serial.get())).await;
+            app.post_json(
+                &format!(
+                    "/v1/operator/accounts/{}/program-applications/{id}/decision",
+                    fx.account_id
+                ),
+                token,
+                &json!({"outcome": "approved"}),
+            )
+            .await
+        }
+        ("POST", "/v1/me/learning-profile") => {
+            app.post_json(
+                path,
+                token,
+                &json!({"learn_id": format!("learn-{role_email}")}),
+            )
+            .await
+        }
+        ("POST", "/v1/operator/skilling/completions" | "/v1/sandbox/skilling/completions") => {
+            fx.serial.set(fx.serial.get() + 1);
+            app.post_json(
+                path,
+                token,
+                &completion(&format!("learn-{}", fx.serial.get())),
+            )
+            .await
+        }
+        ("POST", "/v1/partner-links") => {
+            app.post_json(
+                path,
+                token,
+                &json!({"kind": "dpor", "customer_tenant_id": Uuid::now_v7()}),
+            )
+            .await
+        }
+        ("DELETE", "/v1/partner-links/{link_id}") => {
+            let id = fx.fresh_link(app).await;
+            app.delete(&format!("/v1/partner-links/{id}"), token, None)
+                .await
+        }
+        ("POST", "/v1/operator/performance-records") => {
+            app.post_json(
+                path,
+                token,
+                &json!({"partner_id": fx.partner_id, "record": performance_record()}),
+            )
+            .await
+        }
+        ("POST", "/v1/sandbox/performance-records") => {
+            app.post_json(path, token, &performance_record()).await
+        }
+        ("POST", "/v1/marketplace/offers") => {
+            app.post_json(
+                path,
+                token,
+                &json!({"name": "Probe offer", "transactable": false}),
+            )
+            .await
+        }
+        ("POST", "/v1/marketplace/offers/{offer_id}/publish") => {
+            let id = fx.fresh_offer(app).await;
+            app.send(request(
+                Method::POST,
+                &format!("/v1/marketplace/offers/{id}/publish"),
+            ))
+            .await
+        }
+        ("POST", "/v1/sandbox/clock") => {
+            app.post_json(path, token, &json!({"advance_seconds": 1}))
+                .await
         }
         _ => panic!("no probe for {method} {path}: add one when adding a route"),
     }
@@ -476,7 +725,7 @@ dual_test! {
         let roles = app.get("/v1/me/roles", Some(&mpn)).await.json();
         assert_eq!(roles["roles"], json!(["mpn_partner_admin"]));
         assert_eq!(roles["workspaces"], json!(["account_settings", "action_center", "benefits", "insights", "membership", "help_support"]));
-        assert_eq!(roles["permissions"], json!(["account.read", "users.read"]));
+        assert_eq!(roles["permissions"], json!(["account.read", "users.read", "membership.read", "membership.manage"]));
         assert_eq!(roles["grants"], json!([]));
         // Only people have an access view.
         app.get("/v1/me/access", Some(&app.operator_token())).await.assert_problem(403, "principal_not_allowed");

@@ -359,14 +359,85 @@ impl TestApp {
 
     /// Like [`TestApp::create_account`], enrolled by `email`.
     pub async fn create_account_as(&self, email: &str) -> (Uuid, String, Value) {
+        self.enroll(email, account_body()).await
+    }
+
+    /// A sandbox account (its own clock) for a fresh directory.
+    pub async fn create_sandbox_account(&self) -> (Uuid, String, Value) {
+        let mut body = account_body();
+        body["sandbox"] = json!(true);
+        self.enroll("jane.doe@contoso.com", body).await
+    }
+
+    async fn enroll(&self, email: &str, body: Value) -> (Uuid, String, Value) {
         let directory = Uuid::now_v7();
         let token = self.user_token(directory, email);
-        let reply = self
-            .post_json("/v1/accounts", &token, &account_body())
-            .await;
+        let reply = self.post_json("/v1/accounts", &token, &body).await;
         assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
         (directory, token, reply.json())
     }
+
+    /// A verified sandbox account: (directory, owner token, account id).
+    pub async fn verified_sandbox(&self) -> (Uuid, String, String) {
+        let (directory, owner, account) = self.create_sandbox_account().await;
+        let decided = self
+            .post_json(
+                "/v1/sandbox/verification",
+                &owner,
+                &json!({"outcome": "verified"}),
+            )
+            .await;
+        assert_eq!(decided.status, StatusCode::OK, "{}", decided.text);
+        let id = account["id"].as_str().expect("id").to_owned();
+        (directory, owner, id)
+    }
+
+    /// Moves a sandbox's clock forward; returns its new now.
+    pub async fn advance(&self, token: &str, days: u32, seconds: u32) -> String {
+        let reply = self
+            .post_json(
+                "/v1/sandbox/clock",
+                token,
+                &json!({"advance_days": days, "advance_seconds": seconds}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::OK, "{}", reply.text);
+        reply.json()["now"].as_str().expect("now").to_owned()
+    }
+
+    /// Creates (or replaces, as `*`) a program as the operator.
+    pub async fn put_program(&self, id: &str, definition: &Value) -> Reply {
+        self.put_json(
+            &format!("/v1/operator/programs/{id}"),
+            &self.operator_token(),
+            "*",
+            definition,
+        )
+        .await
+    }
+}
+
+/// A free program definition, joined as `enrollment` says, without verification or other
+/// prerequisites; tests adjust fields from it.
+pub fn program_definition(enrollment: &str) -> Value {
+    json!({
+        "track": "services",
+        "name": "Probe program",
+        "description": "A program made by a test.",
+        "fee": null,
+        "term_days": 365,
+        "renewable": true,
+        "availability": "ga",
+        "sales_start": null,
+        "sales_end": null,
+        "enrollment": enrollment,
+        "requires_verification": false,
+        "prerequisites": {"programs": [], "published_transactable_offer": false},
+        "benefits": [],
+        "benefit_packs": [],
+        "exclusive_group": null,
+        "scoring": null
+    })
 }
 
 /// A ten-minute user token for `email` in `directory`.

@@ -2,7 +2,7 @@
 //! token answers 404, and A's rows stay as they were.
 
 use crate::dual_test;
-use crate::harness::TestApp;
+use crate::harness::{TestApp, program_definition};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -15,6 +15,10 @@ async fn snapshot(app: &TestApp, owner: &str, user: &str) -> Vec<Value> {
         "/v1/audit-records",
         "/v1/account/verification",
         "/v1/action-center/items",
+        "/v1/memberships",
+        "/v1/program-applications",
+        "/v1/partner-links",
+        "/v1/marketplace/offers",
     ] {
         state.push(app.get(path, Some(owner)).await.json());
     }
@@ -35,6 +39,17 @@ dual_test! {
         let a_item = app.get("/v1/action-center/items", Some(&a_user)).await.json()["items"][0]["id"]
             .as_str().expect("item").to_owned();
 
+        let a_membership = app.get("/v1/memberships", Some(&a_owner)).await.json()["items"][0]["id"]
+            .as_str().expect("membership").to_owned();
+        let made = app.put_program("probe_application", &program_definition("application")).await;
+        assert_eq!(made.status, 201, "{}", made.text);
+        let a_application = app.post_json("/v1/program-applications", &a_owner, &json!({"program_id": "probe_application", "evidence": "Audit 1."})).await.json()["id"]
+            .as_str().expect("application").to_owned();
+        let a_link = app.post_json("/v1/partner-links", &a_owner, &json!({"kind": "pal", "customer_tenant_id": uuid::Uuid::now_v7()})).await.json()["id"]
+            .as_str().expect("link").to_owned();
+        let a_offer = app.post_json("/v1/marketplace/offers", &a_owner, &json!({"name": "Offer", "transactable": true})).await.json()["id"]
+            .as_str().expect("offer").to_owned();
+
         // B is a global admin of its own account, with every permission there.
         let (_, b_owner, _) = app.create_account_as("owner@fabrikam.com").await;
         let before = snapshot(&app, &a_owner, &a_user).await;
@@ -49,12 +64,17 @@ dual_test! {
             (Method::POST, format!("/v1/action-center/items/{a_item}/archive"), None),
             (Method::GET, format!("/v1/account/verification/evidence/{a_evidence}/content"), None),
             (Method::POST, format!("/v1/me/directories/{a_directory}/switch"), None),
+            (Method::GET, format!("/v1/memberships/{a_membership}"), None),
+            (Method::GET, format!("/v1/program-applications/{a_application}"), None),
+            (Method::DELETE, format!("/v1/partner-links/{a_link}"), None),
+            (Method::POST, format!("/v1/marketplace/offers/{a_offer}/publish"), None),
         ];
         // Every id-bearing partner route is in the matrix.
         let spec = app.get("/openapi.json", None).await.json();
         for (path, item) in spec["paths"].as_object().expect("paths") {
             for (method, operation) in item.as_object().expect("item") {
-                if !path.contains('{') || operation["x-access"]["kind"] == "operator" {
+                // Operator routes, and routes keyed by a catalog program (not account data).
+                if !path.contains('{') || operation["x-access"]["kind"] == "operator" || path.contains("{program_id}") {
                     continue;
                 }
                 let method = method.to_uppercase();

@@ -40,6 +40,44 @@ pub struct LegalProfileInput {
     pub primary_contact: PrimaryContactInput,
 }
 
+/// Enrolls a company: its legal profile, and whether the account is a sandbox.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateAccountInput {
+    /// The company's registered legal name.
+    #[schema(example = "Contoso Ltd.", min_length = 1, max_length = 200)]
+    pub legal_name: String,
+    pub address: AddressInput,
+    /// ISO 3166-1 alpha-2 code of the legal country (any letter case).
+    #[schema(example = "US", pattern = "^[A-Za-z]{2}$")]
+    pub country: String,
+    /// The company's website (http or https).
+    #[schema(example = "https://www.contoso.com", max_length = 500)]
+    pub website: String,
+    pub primary_contact: PrimaryContactInput,
+    /// A sandbox account runs on its own clock, frozen at creation and moved forward with
+    /// `POST /v1/sandbox/clock`, and has self-service stand-ins for operator actions
+    /// (`/v1/sandbox/...`). Its Learn profiles never touch live accounts. Fixed at creation.
+    #[serde(default)]
+    pub sandbox: bool,
+}
+
+impl CreateAccountInput {
+    /// The legal profile, validated like `PUT /v1/account/legal-profile`, and the sandbox flag.
+    pub fn into_parts(self) -> (LegalProfileInput, bool) {
+        (
+            LegalProfileInput {
+                legal_name: self.legal_name,
+                address: self.address,
+                country: self.country,
+                website: self.website,
+                primary_contact: self.primary_contact,
+            },
+            self.sandbox,
+        )
+    }
+}
+
 #[derive(Debug, Deserialize, Validate, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AddressInput {
@@ -223,6 +261,8 @@ pub struct Account {
     pub website: String,
     pub primary_contact: PrimaryContact,
     pub verification: Verification,
+    /// A sandbox account, running on its own clock (`GET /v1/sandbox/clock`).
+    pub sandbox: bool,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -250,6 +290,7 @@ impl From<&AccountRecord> for Account {
                 phone: record.contact_phone.clone(),
             },
             verification: Verification::from(record),
+            sandbox: record.is_sandbox(),
             created_at: record.created_at,
             updated_at: record.updated_at,
         }

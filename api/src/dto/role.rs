@@ -134,6 +134,12 @@ pub enum Permission {
     AppsManage,
     #[serde(rename = "audit.read")]
     AuditRead,
+    #[serde(rename = "membership.read")]
+    MembershipRead,
+    #[serde(rename = "membership.manage")]
+    MembershipManage,
+    #[serde(rename = "marketplace.manage")]
+    MarketplaceManage,
 }
 
 impl From<domain::access::Permission> for Permission {
@@ -146,6 +152,9 @@ impl From<domain::access::Permission> for Permission {
             P::UsersManage => Permission::UsersManage,
             P::AppsManage => Permission::AppsManage,
             P::AuditRead => Permission::AuditRead,
+            P::MembershipRead => Permission::MembershipRead,
+            P::MembershipManage => Permission::MembershipManage,
+            P::MarketplaceManage => Permission::MarketplaceManage,
         }
     }
 }

@@ -4,7 +4,7 @@
 use actix_web::HttpRequest;
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
-use persistence::page::PageRequest;
+use persistence::page::{Page, PageRequest};
 
 use crate::error::{ApiError, ErrorCode};
 
@@ -36,6 +36,15 @@ fn decode_cursor(cursor: &str, valid_key: impl Fn(&str) -> bool) -> Result<Strin
 
 /// Turns the query's `limit` and `cursor` into a page request for a list whose keys are UUIDs.
 pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequest, ApiError> {
+    page_request_keyed(limit, cursor, |key| uuid::Uuid::parse_str(key).is_ok())
+}
+
+/// Like [`page_request`], for a list whose keys `valid_key` recognises.
+pub fn page_request_keyed(
+    limit: Option<u32>,
+    cursor: Option<&str>,
+    valid_key: impl Fn(&str) -> bool,
+) -> Result<PageRequest, ApiError> {
     let limit = limit.unwrap_or(DEFAULT_LIMIT);
     if !(1..=MAX_LIMIT).contains(&limit) {
         return Err(ApiError::new(
@@ -49,7 +58,7 @@ pub fn page_request(limit: Option<u32>, cursor: Option<&str>) -> Result<PageRequ
         }]));
     }
     let after = cursor
-        .map(|cursor| decode_cursor(cursor, |key| uuid::Uuid::parse_str(key).is_ok()))
+        .map(|cursor| decode_cursor(cursor, &valid_key))
         .transpose()?;
     Ok(PageRequest { limit, after })
 }
@@ -79,6 +88,17 @@ pub fn next_link(req: &HttpRequest, next_cursor: &str) -> String {
     let cursor = format!("cursor={next_cursor}");
     query.push(&cursor);
     format!("<{}?{}>; rel=\"next\"", req.path(), query.join("&"))
+}
+
+/// One page of a short list held in memory, sorted by `key` (catalog programs, an account's
+/// memberships): the same contract as the keyset pages read from the database.
+pub fn page_of<T>(items: Vec<T>, page: &PageRequest, key: impl Fn(&T) -> String) -> Page<T> {
+    let rows: Vec<T> = items
+        .into_iter()
+        .filter(|item| page.after.as_ref().is_none_or(|after| key(item) > *after))
+        .take(usize::try_from(page.fetch_limit()).unwrap_or(usize::MAX))
+        .collect();
+    page.finish(rows, key)
 }
 
 #[cfg(test)]

@@ -9,7 +9,7 @@ use crate::access;
 use crate::audit;
 use crate::auth::Authenticated;
 use crate::db;
-use crate::dto::account::{Account, LegalProfileInput};
+use crate::dto::account::{Account, CreateAccountInput, LegalProfileInput};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::etag::conditional_read;
 use crate::extract::idempotency::{self, IdempotencyKey, Reply};
@@ -23,8 +23,10 @@ use serde_json::json;
 ///
 /// Enrolls the caller's company.
 ///
-/// The caller's directory must not have an account yet. The account gets a PartnerID, starts
-/// verification in `pending`, and the caller becomes its owner and `global_admin`.
+/// The caller's directory must not have an account yet. The account gets a PartnerID, joins
+/// the base program (`ai_cloud_partner_program`), starts verification in `pending`, and the
+/// caller becomes its owner and `global_admin`. With `"sandbox": true` the account runs on
+/// its own clock, frozen at creation.
 /// Safe to retry with an `Idempotency-Key`.
 #[utoipa::path(
     tag = "Accounts",
@@ -32,7 +34,7 @@ use serde_json::json;
     params(
         ("Idempotency-Key" = Option<String>, Header, max_length = 255, description = "Makes the request safe to retry: the same key with the same body within 24 hours returns the first response (with `Idempotent-Replayed: true`); with another body, 422 `idempotency_key_reused`; while the first is still running, 409 `idempotency_key_in_use`. Scoped to the caller's directory and identity."),
     ),
-    request_body(content = LegalProfileInput, content_type = "application/json"),
+    request_body(content = CreateAccountInput, content_type = "application/json"),
     responses(
         (status = 201, description = "The account was created.", body = Account, headers(
             ("Location" = String, description = "`/v1/account`, where the caller reads it."),
@@ -49,7 +51,7 @@ pub async fn create_account(
     state: web::Data<AppState>,
     caller: Authenticated,
     key: IdempotencyKey,
-    body: JsonBody<LegalProfileInput>,
+    body: JsonBody<CreateAccountInput>,
 ) -> Result<HttpResponse, ApiError> {
     let Principal::User { email, directory } = &caller.0 else {
         return Err(ApiError::new(
@@ -60,7 +62,7 @@ pub async fn create_account(
     let (email, directory) = (email.clone(), *directory);
     let principal = caller.0.clone();
     let fingerprint = body.fingerprint(&req);
-    let request = body.value;
+    let (request, sandbox) = body.value.into_parts();
     idempotency::execute(&state, &caller.0, key, fingerprint, move |conn, now| {
         let profile = validate(&request, LegalProfileInput::parse)?;
         // The enrolling person's name is known when they are also the primary contact.
@@ -72,6 +74,7 @@ pub async fn create_account(
             owner_last_name: is_contact.then(|| contact.last_name.clone()),
             owner_email: email,
             profile,
+            sandbox,
         };
         let draw_partner_id = || PartnerId::from_number(rand::random::<u32>());
         match accounts::create(conn, &new, now, draw_partner_id)? {

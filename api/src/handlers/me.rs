@@ -5,8 +5,8 @@ use domain::email::EmailAddress;
 use domain::ids::DirectoryId;
 use domain::principal::Principal;
 use domain::role::Role as DomainRole;
-use domain::workspace::{BASE_PROGRAM, Workspace, reached_by, reaches};
-use persistence::repos::{accounts, users};
+use domain::workspace::{Workspace, reached_by, reaches};
+use persistence::repos::{accounts, memberships, users};
 use persistence::tenant::{self, Actor, Standing};
 use uuid::Uuid;
 
@@ -104,9 +104,17 @@ pub async fn get_my_access(
     caller: Authenticated,
 ) -> Result<web::Json<MyAccess>, ApiError> {
     let principal = caller.0;
+    let window = state.rules.renewal_window_days;
+    let wall = clock::now();
     let items = db::run(&state, move |conn| {
         let (membership, _) = access::account_user(conn, &principal)?;
-        let programs = enrolled_programs();
+        let now = membership.now(wall);
+        let held: Vec<String> = memberships::all(conn, &membership.scope)?
+            .into_iter()
+            .filter(|m| m.status(window, now).is_in_force())
+            .map(|m| m.program_id)
+            .collect();
+        let programs: Vec<&str> = held.iter().map(String::as_str).collect();
         let mut items = Vec::new();
         for workspace in Workspace::ALL {
             if !workspace.is_open_for(&programs) {
@@ -147,12 +155,6 @@ pub async fn get_my_access(
     })
     .await?;
     Ok(web::Json(MyAccess { items }))
-}
-
-/// The programs the account is enrolled in. Every account joins the base program at
-/// enrollment (DESIGN §4); other programs arrive with memberships.
-fn enrolled_programs() -> Vec<&'static str> {
-    vec![BASE_PROGRAM]
 }
 
 /// My roles.

@@ -8,6 +8,7 @@ use actix_web::{HttpRequest, HttpResponse, get, post, put, web};
 use domain::access::Permission;
 use domain::action_center::verification_item;
 use domain::ids::{AccountId, EvidenceId};
+use domain::principal::Principal;
 use domain::verification::{Outcome, Refused, VerificationStatus, under_review_after_change};
 use domain::{FieldError, FieldErrors};
 use futures_util::StreamExt;
@@ -535,56 +536,72 @@ pub async fn decide_verification(
     let id = AccountId::from_uuid(account_id.into_inner());
     let fingerprint = body.fingerprint(&req);
     let decision = body.value;
-    idempotency::execute(&state, &caller.0, key, fingerprint, move |conn, now| {
-        let outcome: Outcome = decision.outcome.into();
-        let reason = validate(&decision, |decision| {
-            let reason = decision
-                .reason
-                .as_deref()
-                .map(str::trim)
-                .filter(|reason| !reason.is_empty());
-            if outcome.needs_reason() && reason.is_none() {
-                return Err(FieldError::new(
-                    "reason",
-                    "required",
-                    "tell the partner why (required for rejected and action_required)",
-                )
-                .into());
-            }
-            Ok(reason.map(str::to_owned))
-        })?;
+    idempotency::execute(&state, &caller.0, key, fingerprint, move |conn, wall| {
         let current = accounts::get_for_operator(conn, &operator, id)?
             .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "No partner account has this id."))?;
         let scope = operator.scope(id);
-        let status = current.verification_status.decide(outcome).map_err(refusal)?;
-        let next = AccountRecord {
-            verification_status: status,
-            verification_reason: reason,
-            under_review: if status == VerificationStatus::ActionRequired {
-                current.under_review.clone()
-            } else {
-                Vec::new()
-            },
-            ..current.clone()
-        };
-        let saved = accounts::save(conn, &scope, &next, current.version, now)?.ok_or_else(|| {
-            refusal(Refused::NotPending(current.verification_status))
-        })?;
-        raise_verification_item(conn, &scope, &saved, now)?;
-        audit::record(
-            conn,
-            &scope,
-            &principal,
-            "verification.decided",
-            ("account", saved.id.to_string()),
-            json!({
-                "outcome": status.id(),
-                "reason": saved.verification_reason,
-                "verification_status": {"from": current.verification_status.id(), "to": status.id()},
-            }),
-            now,
-        )?;
+        let saved = apply_decision(conn, &scope, &principal, &decision, current.now(wall))?;
         Reply::json(StatusCode::OK, &Account::from(&saved))
     })
     .await
+}
+
+/// Decides the account's pending verification (the operator's decision, or a sandbox's
+/// stand-in for it): the new status, the Action Center item and the audit record.
+pub fn apply_decision(
+    conn: &mut DbConnection,
+    scope: &AccountScope,
+    principal: &Principal,
+    decision: &VerificationDecision,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<AccountRecord, ApiError> {
+    let outcome: Outcome = decision.outcome.into();
+    let reason = validate(decision, |decision| {
+        let reason = decision
+            .reason
+            .as_deref()
+            .map(str::trim)
+            .filter(|reason| !reason.is_empty());
+        if outcome.needs_reason() && reason.is_none() {
+            return Err(FieldError::new(
+                "reason",
+                "required",
+                "tell the partner why (required for rejected and action_required)",
+            )
+            .into());
+        }
+        Ok(reason.map(str::to_owned))
+    })?;
+    let current = accounts::get(conn, scope)?;
+    let status = current
+        .verification_status
+        .decide(outcome)
+        .map_err(refusal)?;
+    let next = AccountRecord {
+        verification_status: status,
+        verification_reason: reason,
+        under_review: if status == VerificationStatus::ActionRequired {
+            current.under_review.clone()
+        } else {
+            Vec::new()
+        },
+        ..current.clone()
+    };
+    let saved = accounts::save(conn, scope, &next, current.version, now)?
+        .ok_or_else(|| refusal(Refused::NotPending(current.verification_status)))?;
+    raise_verification_item(conn, scope, &saved, now)?;
+    audit::record(
+        conn,
+        scope,
+        principal,
+        "verification.decided",
+        ("account", saved.id.to_string()),
+        json!({
+            "outcome": status.id(),
+            "reason": saved.verification_reason,
+            "verification_status": {"from": current.verification_status.id(), "to": status.id()},
+        }),
+        now,
+    )?;
+    Ok(saved)
 }

@@ -11,9 +11,11 @@ use domain::verification::VerificationStatus;
 use crate::connection::DbConnection;
 use crate::error::{DbError, DbResult, is_unique_violation_on};
 use crate::page::{Page, PageRequest};
-use crate::repos::{from_db_time, to_db_time};
+use crate::repos::{from_db_time, memberships, programs, to_db_time};
 use crate::schema::{accounts, user_roles, users};
 use crate::tenant::{AccountScope, Actor, Membership, OperatorAccess, parse_id};
+use domain::catalog::BASE_PROGRAM;
+use domain::membership::Source;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = accounts)]
@@ -40,6 +42,7 @@ struct AccountRow {
     version: i64,
     created_at: chrono::NaiveDateTime,
     updated_at: chrono::NaiveDateTime,
+    sandbox_clock: Option<chrono::NaiveDateTime>,
 }
 
 /// An account as stored. Text fields are kept as written: they were valid when accepted, and a
@@ -71,6 +74,20 @@ pub struct Account {
     pub version: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// A sandbox account's clock (frozen at creation, moved forward by its users); `None`
+    /// for a live account.
+    pub sandbox_clock: Option<DateTime<Utc>>,
+}
+
+impl Account {
+    pub fn is_sandbox(&self) -> bool {
+        self.sandbox_clock.is_some()
+    }
+
+    /// The account's now: its sandbox clock, or the wall clock's `wall`.
+    pub fn now(&self, wall: DateTime<Utc>) -> DateTime<Utc> {
+        self.sandbox_clock.unwrap_or(wall)
+    }
 }
 
 impl TryFrom<AccountRow> for Account {
@@ -109,6 +126,7 @@ impl TryFrom<AccountRow> for Account {
             version: row.version,
             created_at: from_db_time(row.created_at),
             updated_at: from_db_time(row.updated_at),
+            sandbox_clock: row.sandbox_clock.map(from_db_time),
         })
     }
 }
@@ -121,6 +139,8 @@ pub struct NewAccount {
     pub owner_email: EmailAddress,
     pub owner_first_name: Option<String>,
     pub owner_last_name: Option<String>,
+    /// A sandbox account runs on its own clock, frozen at its creation.
+    pub sandbox: bool,
 }
 
 /// The directory already has a partner account (one directory, one account).
@@ -176,6 +196,7 @@ pub fn create(
         version: 1,
         created_at: to_db_time(now),
         updated_at: to_db_time(now),
+        sandbox_clock: new.sandbox.then(|| to_db_time(now)),
     };
 
     let mut inserted = false;
@@ -228,8 +249,15 @@ pub fn create(
         ))
         .execute(conn)?;
 
+    let scope = AccountScope::new(account_id);
+    // Every account joins the base program with its enrollment (DESIGN §4).
+    let base = programs::get(conn, BASE_PROGRAM)?
+        .ok_or_else(|| DbError::corrupt("programs", format!("the catalog lacks {BASE_PROGRAM}")))?;
+    memberships::activate(conn, &scope, &base.program, Source::Automatic, None, now)?;
+
     let membership = Membership {
-        scope: AccountScope::new(account_id),
+        clock: new.sandbox.then_some(now),
+        scope,
         actor: Actor::User {
             user_id: owner_id,
             email: new.owner_email.as_str().to_owned(),
@@ -421,4 +449,36 @@ pub fn save(
         return Ok(None);
     }
     get(conn, scope).map(Some)
+}
+
+/// Moves a sandbox account's clock to `to` (never backwards: the caller checked). `Ok(false)`
+/// when the account is not a sandbox.
+pub fn set_sandbox_clock(
+    conn: &mut DbConnection,
+    scope: &AccountScope,
+    to: DateTime<Utc>,
+) -> DbResult<bool> {
+    let updated = diesel::update(
+        accounts::table
+            .find(scope.key())
+            .filter(accounts::sandbox_clock.is_not_null()),
+    )
+    .set(accounts::sandbox_clock.eq(Some(to_db_time(to))))
+    .execute(conn)?;
+    Ok(updated == 1)
+}
+
+/// The account with this PartnerID, for an operator's feed.
+pub fn find_by_partner_id(
+    conn: &mut DbConnection,
+    _access: &OperatorAccess,
+    partner_id: &str,
+) -> DbResult<Option<Account>> {
+    accounts::table
+        .filter(accounts::partner_id.eq(partner_id))
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()?
+        .map(Account::try_from)
+        .transpose()
 }

@@ -3,11 +3,17 @@
 
 pub mod accounts;
 pub mod action_center;
+pub mod applications;
 pub mod apps;
 pub mod audit;
 pub mod evidence;
 pub mod idempotency;
+pub mod memberships;
+pub mod offers;
 pub mod outbox;
+pub mod performance;
+pub mod programs;
+pub mod skilling;
 pub mod users;
 
 use chrono::{DateTime, NaiveDateTime, Utc};

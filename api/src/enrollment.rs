@@ -1,0 +1,234 @@
+//! What eligibility, enrollment, applications and scores share: gathering the facts about an
+//! account at its now, and turning the domain's answers into responses and refusals.
+
+use chrono::{DateTime, Utc};
+use domain::access::Permission;
+use domain::action_center::membership_activated_item;
+use domain::catalog::{Program, Rules, Scoring};
+use domain::eligibility::{self, Eligibility, Facts, Held, ScoreOutlook};
+use domain::membership::Source;
+use domain::principal::Principal;
+use domain::scoring::{
+    self, CustomerRevenue, Deployment, Evidence, HeldCredential, Score, UsageGrowth,
+};
+use persistence::DbConnection;
+use persistence::repos::accounts::{self, Account};
+use persistence::repos::action_center::{self, Target};
+use persistence::repos::memberships::{self, MembershipRecord};
+use persistence::repos::offers;
+use persistence::repos::performance::{self, Measure};
+use persistence::repos::programs::{self, StoredProgram};
+use persistence::repos::skilling;
+use persistence::tenant::AccountScope;
+use serde_json::json;
+
+use crate::audit;
+use crate::dto::membership::EligibilityCheck;
+use crate::error::{ApiError, ErrorCode};
+
+/// The facts about an account at its now, read once per request.
+pub struct Context {
+    pub now: DateTime<Utc>,
+    pub account: Account,
+    pub memberships: Vec<MembershipRecord>,
+    pub programs: Vec<StoredProgram>,
+    allowed: Vec<String>,
+    published_offer: bool,
+}
+
+impl Context {
+    /// Reads the account's facts; `now` is the account's now.
+    pub fn load(
+        conn: &mut DbConnection,
+        scope: &AccountScope,
+        now: DateTime<Utc>,
+    ) -> Result<Self, ApiError> {
+        Ok(Context {
+            now,
+            account: accounts::get(conn, scope)?,
+            memberships: memberships::all(conn, scope)?,
+            programs: programs::all(conn)?,
+            allowed: programs::allowed_programs(conn, scope)?,
+            published_offer: offers::has_published_transactable(conn, scope)?,
+        })
+    }
+
+    pub fn program(&self, id: &str) -> Result<&Program, ApiError> {
+        self.programs
+            .iter()
+            .map(|stored| &stored.program)
+            .find(|program| program.id == id)
+            .ok_or_else(program_not_found)
+    }
+
+    fn held(&self, rules: &Rules) -> Vec<Held> {
+        self.memberships
+            .iter()
+            .map(|membership| {
+                let program = self
+                    .programs
+                    .iter()
+                    .find(|stored| stored.program.id == membership.program_id);
+                Held {
+                    program_id: membership.program_id.clone(),
+                    exclusive_group: program.and_then(|p| p.program.exclusive_group.clone()),
+                    status: membership.status(rules.renewal_window_days, self.now),
+                    ends_at: membership
+                        .term()
+                        .and_then(|term| term.expires_at(rules.renewal_window_days)),
+                }
+            })
+            .collect()
+    }
+
+    /// Every check of `program` for a caller holding `roles`.
+    pub fn evaluate(
+        &self,
+        conn: &mut DbConnection,
+        scope: &AccountScope,
+        program: &Program,
+        roles: &[domain::role::Role],
+        benefit_pack: Option<&str>,
+        rules: &Rules,
+    ) -> Result<Eligibility, ApiError> {
+        let score = match &program.scoring {
+            Some(scoring) => {
+                let (score, qualifies_from) = area_score(conn, scope, scoring, self.now)?;
+                Some(ScoreOutlook {
+                    total: score.total,
+                    qualifying_total: scoring.qualifying_total,
+                    qualified: score.qualified,
+                    qualifies_from,
+                })
+            }
+            None => None,
+        };
+        let held = self.held(rules);
+        let facts = Facts {
+            now: self.now,
+            verification: self.account.verification_status,
+            caller_may_enroll: Permission::MembershipManage.held_by(roles),
+            memberships: &held,
+            allow_listed: self.allowed.contains(&program.id),
+            published_transactable_offer: self.published_offer,
+            score,
+            benefit_pack,
+        };
+        Ok(eligibility::evaluate(program, &facts))
+    }
+}
+
+pub fn program_not_found() -> ApiError {
+    ApiError::new(
+        ErrorCode::NotFound,
+        "No program of the catalog has this id.",
+    )
+}
+
+/// The 409 refusing an enrollment, with every check.
+pub fn not_eligible(evaluated: &Eligibility) -> ApiError {
+    let failed: Vec<&str> = evaluated.failed().map(|check| check.code.id()).collect();
+    ApiError::new(
+        ErrorCode::NotEligible,
+        format!(
+            "The account may not join {} now; failed checks: {}.",
+            evaluated.program_id,
+            failed.join(", ")
+        ),
+    )
+    .with_checks(
+        evaluated
+            .checks
+            .iter()
+            .map(EligibilityCheck::from)
+            .collect(),
+    )
+}
+
+/// The area's score at `now` and, when not qualified, when time alone makes it qualify.
+pub fn area_score(
+    conn: &mut DbConnection,
+    scope: &AccountScope,
+    scoring: &Scoring,
+    now: DateTime<Utc>,
+) -> Result<(Score, Option<DateTime<Utc>>), ApiError> {
+    let mut evidence = Evidence::default();
+    for record in performance::linked_records(conn, scope, &scoring.area)? {
+        let customer = record.customer_tenant_id;
+        let occurred_at = record.occurred_at;
+        match record.measure {
+            Measure::Revenue { amount_minor, .. } => evidence.revenue.push(CustomerRevenue {
+                customer,
+                monthly_revenue_minor: amount_minor,
+                occurred_at,
+            }),
+            Measure::UsageGrowth { percent } => evidence.usage_growth.push(UsageGrowth {
+                customer,
+                percent,
+                occurred_at,
+            }),
+            Measure::Deployment { workload } => evidence.deployments.push(Deployment {
+                customer,
+                workload,
+                occurred_at,
+            }),
+        }
+    }
+    evidence.credentials = skilling::credits_for(conn, scope, &scoring.skilling.credentials)?
+        .into_iter()
+        .map(|credit| HeldCredential {
+            holder: credit.learn_id,
+            credential: credit.credential,
+            counts_from: credit.counts_from,
+        })
+        .collect();
+    Ok((
+        scoring::score(scoring, &evidence, now),
+        scoring::qualifies_from(scoring, &evidence, now),
+    ))
+}
+
+/// Activates a membership and records it: Action Center notification and audit record.
+#[allow(clippy::too_many_arguments)]
+pub fn activate(
+    conn: &mut DbConnection,
+    scope: &AccountScope,
+    principal: &Principal,
+    program: &Program,
+    source: Source,
+    benefit_pack: Option<&str>,
+    now: DateTime<Utc>,
+    details: serde_json::Value,
+) -> Result<MembershipRecord, ApiError> {
+    let membership = memberships::activate(conn, scope, program, source, benefit_pack, now)?;
+    let target = membership.id.to_string();
+    action_center::raise(
+        conn,
+        scope,
+        &membership_activated_item(&program.name, membership.anniversary_at),
+        Some(Target {
+            kind: "membership",
+            id: &target,
+        }),
+        now,
+    )?;
+    let mut recorded = json!({
+        "program_id": program.id,
+        "source": source.id(),
+        "benefit_pack": benefit_pack,
+        "anniversary_at": membership.anniversary_at,
+    });
+    if let (Some(into), Some(extra)) = (recorded.as_object_mut(), details.as_object()) {
+        into.extend(extra.clone());
+    }
+    audit::record(
+        conn,
+        scope,
+        principal,
+        "membership.activated",
+        ("membership", target.clone()),
+        recorded,
+        now,
+    )?;
+    Ok(membership)
+}

@@ -1,0 +1,11 @@
+DROP TABLE marketplace_offers;
+DROP TABLE program_applications;
+DROP TABLE performance_records;
+DROP TABLE partner_links;
+DROP TABLE skilling_credits;
+DROP TABLE skilling_completions;
+DROP TABLE learning_links;
+DROP TABLE memberships;
+DROP TABLE program_allow_list;
+DROP TABLE programs;
+ALTER TABLE accounts DROP COLUMN sandbox_clock;
