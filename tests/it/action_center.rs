@@ -150,6 +150,24 @@ dual_test! {
         app.put_json("/v1/action-center/preferences", &owner, &etag, &body).await.assert_problem(412, "precondition_failed");
     }
 
+    async fn a_code_is_good_for_thirty_minutes_on_the_accounts_clock(app) {
+        let (_, owner, _) = app.create_sandbox_account().await;
+        let set = set_preferences(&app, &owner, json!({"contact_email": "alerts@contoso.com", "language": "en", "email_opt_outs": []})).await;
+        assert_eq!(set.status, 200, "{}", set.text);
+        let code = app.code_sent_to("alerts@contoso.com", &[]).await;
+        app.advance(&owner, 0, 30 * 60 - 1).await;
+        let verified = app.post_json("/v1/action-center/preferences/contact-email/verify", &owner, &json!({"code": code})).await;
+        assert_eq!(verified.status, 200, "{}", verified.text);
+
+        let set = set_preferences(&app, &owner, json!({"contact_email": "ops@contoso.com", "language": "en", "email_opt_outs": []})).await;
+        assert_eq!(set.status, 200, "{}", set.text);
+        let code = app.code_sent_to("ops@contoso.com", &[]).await;
+        app.advance(&owner, 0, 30 * 60).await;
+        let reply = app.post_json("/v1/action-center/preferences/contact-email/verify", &owner, &json!({"code": code})).await;
+        reply.assert_problem(400, "validation_failed");
+        assert_eq!(reply.field_errors(), vec![("code".to_owned(), "expired".to_owned())]);
+    }
+
     async fn the_contact_email_is_verified_by_a_code(app) {
         let (_, owner, _) = app.create_account().await;
         app.post_json("/v1/action-center/preferences/contact-email/verify", &owner, &json!({"code": "123456"})).await

@@ -12,6 +12,7 @@ mod auth;
 mod conventions;
 mod idempotency;
 mod isolation;
+mod membership;
 mod openapi;
 mod operations;
 mod pagination;

@@ -116,10 +116,12 @@ pub async fn archive_item(
 ) -> Result<web::Json<Item>, ApiError> {
     let principal = caller.0;
     let id = ItemId::from_uuid(item_id.into_inner());
-    let now = clock::now();
+    let wall = clock::now();
     let item = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let (membership, user) = access::account_user(conn, &principal)?;
+            // The account's clock: a sandbox's rules run on its own time.
+            let now = membership.now(wall);
             let scope = &membership.scope;
             let viewer = viewer(user, &membership.roles);
             let not_found =
@@ -264,10 +266,12 @@ pub async fn update_preferences(
     let if_match = IfMatch::required(&req)?;
     let principal = caller.0;
     let request = body.value;
-    let now = clock::now();
+    let wall = clock::now();
     let (user, saved) = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let (membership, user) = access::account_user(conn, &principal)?;
+            // The account's clock: a sandbox's rules run on its own time.
+            let now = membership.now(wall);
             let scope = &membership.scope;
             let current = action_center::get_preferences(conn, scope, user)?;
             if_match.check(&preferences_etag(user, &current))?;
@@ -382,10 +386,12 @@ pub async fn verify_contact_email(
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.0;
     let request = body.value;
-    let now = clock::now();
+    let wall = clock::now();
     let (user, outcome) = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let (membership, user) = access::account_user(conn, &principal)?;
+            // The account's clock: a sandbox's rules run on its own time.
+            let now = membership.now(wall);
             let scope = &membership.scope;
             let given = validate(&request, |request| Ok(request.code.trim().to_owned()))?;
             let current = action_center::get_preferences(conn, scope, user)?;
@@ -474,10 +480,12 @@ pub async fn resend_code(
     caller: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.0;
-    let now = clock::now();
+    let wall = clock::now();
     let (user, saved) = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let (membership, user) = access::account_user(conn, &principal)?;
+            // The account's clock: a sandbox's rules run on its own time.
+            let now = membership.now(wall);
             let scope = &membership.scope;
             let current = action_center::get_preferences(conn, scope, user)?;
             if !current.awaiting_verification() {

@@ -155,8 +155,9 @@ pub async fn create_app(
     let fingerprint = body.fingerprint(&req);
     let request = body.value;
     let (secret, secret_hash) = new_hashed_secret().await?;
-    idempotency::execute(&state, &caller.0, key, fingerprint, move |conn, now| {
+    idempotency::execute(&state, &caller.0, key, fingerprint, move |conn, wall| {
         let membership = access::authorize(conn, &principal, Permission::AppsManage)?;
+        let now = membership.now(wall);
         let (name, roles) = validate(&request, |request| {
             Ok((request.name.trim().to_owned(), domain_roles(&request.roles)))
         })?;
@@ -251,11 +252,13 @@ pub async fn rotate_secret(
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.0;
     let id = AppId::from_uuid(app_id.into_inner());
-    let now = clock::now();
+    let wall = clock::now();
     let (secret, secret_hash) = new_hashed_secret().await?;
     let (app, secret) = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let (membership, _) = app_to_change(conn, &principal, id)?;
+            // The account's clock: a sandbox's rules run on its own time.
+            let now = membership.now(wall);
             let scope = &membership.scope;
             let app = apps::rotate_secret(conn, scope, id, &secret_hash, &hint(&secret), now)?
                 .ok_or_else(app_not_found)?;
@@ -302,10 +305,12 @@ pub async fn delete_app(
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.0;
     let id = AppId::from_uuid(app_id.into_inner());
-    let now = clock::now();
+    let wall = clock::now();
     db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let (membership, app) = app_to_change(conn, &principal, id)?;
+            // The account's clock: a sandbox's rules run on its own time.
+            let now = membership.now(wall);
             let scope = &membership.scope;
             apps::delete(conn, scope, id)?;
             audit::record(

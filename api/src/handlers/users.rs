@@ -155,8 +155,9 @@ pub async fn create_user(
     let principal = caller.0.clone();
     let fingerprint = body.fingerprint(&req);
     let request = body.value;
-    idempotency::execute(&state, &caller.0, key, fingerprint, move |conn, now| {
+    idempotency::execute(&state, &caller.0, key, fingerprint, move |conn, wall| {
         let membership = access::authorize(conn, &principal, Permission::UsersManage)?;
+        let now = membership.now(wall);
         let new = validate(&request, |request| {
             let mut errors = FieldErrors::new();
             let email = errors.check("email", EmailAddress::parse(&request.email));
@@ -299,10 +300,12 @@ pub async fn update_user(
     let principal = caller.0;
     let id = UserId::from_uuid(user_id.into_inner());
     let request = body.value;
-    let now = clock::now();
+    let wall = clock::now();
     let user = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let (membership, current) = target_to_change(conn, &principal, id, &if_match)?;
+            // The account's clock: a sandbox's rules run on its own time.
+            let now = membership.now(wall);
             let scope = &membership.scope;
             let (first_name, last_name) = validate(&request, |request| {
                 let mut errors = FieldErrors::new();
@@ -400,10 +403,12 @@ pub async fn delete_user(
     let if_match = IfMatch::required(&req)?;
     let principal = caller.0;
     let id = UserId::from_uuid(user_id.into_inner());
-    let now = clock::now();
+    let wall = clock::now();
     db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let (membership, current) = target_to_change(conn, &principal, id, &if_match)?;
+            // The account's clock: a sandbox's rules run on its own time.
+            let now = membership.now(wall);
             let scope = &membership.scope;
             access::require_grantable(&membership, &current.roles)?;
             keep_a_global_admin(conn, scope, &current.roles, &[])?;
@@ -461,10 +466,12 @@ pub async fn set_user_roles(
     let principal = caller.0;
     let id = UserId::from_uuid(user_id.into_inner());
     let request = body.value;
-    let now = clock::now();
+    let wall = clock::now();
     let user = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let (membership, current) = target_to_change(conn, &principal, id, &if_match)?;
+            // The account's clock: a sandbox's rules run on its own time.
+            let now = membership.now(wall);
             let scope = &membership.scope;
             let roles = validate(&request, |request| Ok(domain_roles(&request.roles)))?;
             let changes = role_changes(&current.roles, &roles);

@@ -113,10 +113,12 @@ pub async fn update_legal_profile(
     let if_match = IfMatch::required(&req)?;
     let principal = caller.0;
     let request = body.value;
-    let now = clock::now();
+    let wall = clock::now();
     let account = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let membership = access::authorize(conn, &principal, Permission::AccountWrite)?;
+            // The account's clock: a sandbox's rules run on its own time.
+            let now = membership.now(wall);
             let scope = &membership.scope;
             let current = accounts::get(conn, scope)?;
             if_match.check(&account_etag(&current))?;
@@ -376,10 +378,12 @@ pub async fn upload_evidence(
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
-    let now = clock::now();
+    let wall = clock::now();
     let (stored, account) = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let membership = access::authorize(conn, &principal, Permission::AccountWrite)?;
+            // The account's clock: a sandbox's rules run on its own time.
+            let now = membership.now(wall);
             let scope = &membership.scope;
             let current = accounts::get(conn, scope)?;
             let status = current

@@ -9,7 +9,7 @@ use domain::ids::EmailId;
 use crate::connection::DbConnection;
 use crate::error::DbResult;
 use crate::repos::to_db_time;
-use crate::schema::email_outbox;
+use crate::schema::{accounts, email_outbox};
 use crate::tenant::AccountScope;
 
 pub fn enqueue(
@@ -22,6 +22,18 @@ pub fn enqueue(
     now: DateTime<Utc>,
 ) -> DbResult<EmailId> {
     let id = EmailId::generate();
+    // The queue runs on the wall clock, but a sandbox account's `now` is its own clock, which
+    // may be ahead of or behind the wall. Its mail is due at once, and its codes' expiry is
+    // judged on the sandbox clock when they are used, not by the queue.
+    let sandbox_clock: Option<Option<chrono::NaiveDateTime>> = accounts::table
+        .find(scope.key())
+        .select(accounts::sandbox_clock)
+        .first(conn)
+        .optional()?;
+    let (due, expires_at) = match sandbox_clock {
+        Some(Some(_)) => (DateTime::<Utc>::UNIX_EPOCH, None),
+        _ => (now, expires_at),
+    };
     diesel::insert_into(email_outbox::table)
         .values((
             email_outbox::account_id.eq(scope.key()),
@@ -30,7 +42,7 @@ pub fn enqueue(
             email_outbox::subject.eq(subject),
             email_outbox::body.eq(body),
             email_outbox::attempts.eq(0),
-            email_outbox::next_attempt_at.eq(to_db_time(now)),
+            email_outbox::next_attempt_at.eq(to_db_time(due)),
             email_outbox::expires_at.eq(expires_at.map(to_db_time)),
             email_outbox::created_at.eq(to_db_time(now)),
         ))
