@@ -534,6 +534,19 @@ dual_test! {
         assert!(items["items"].as_array().expect("items").iter().any(|i| i["event"] == "skilling.profile_unlinked"));
     }
 
+    async fn eight_parallel_joins_of_one_program_make_one_membership(app) {
+        let (_, owner, _) = app.verified_sandbox().await;
+        let attempts = (0..8).map(|_| join(&app, &owner, json!({"program_id": "isv_success"})));
+        let replies = futures_util::future::join_all(attempts).await;
+        let created = replies.iter().filter(|r| r.status == 201).count();
+        assert_eq!(created, 1, "{:?}", replies.iter().map(|r| r.status).collect::<Vec<_>>());
+        for reply in replies.iter().filter(|r| r.status != 201) {
+            reply.assert_problem(409, "not_eligible");
+        }
+        let held = app.get("/v1/memberships?program_id=isv_success", Some(&owner)).await.json();
+        assert_eq!(held["items"].as_array().expect("items").len(), 1);
+    }
+
     async fn sandbox_routes_refuse_live_accounts_and_the_clock_only_moves_forward(app) {
         let (_, live, _) = app.create_account().await;
         app.get("/v1/sandbox/clock", Some(&live)).await.assert_problem(409, "not_a_sandbox");
