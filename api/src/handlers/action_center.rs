@@ -120,7 +120,6 @@ pub async fn archive_item(
     let item = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let (membership, user) = access::account_user(conn, &principal)?;
-            // The account's clock: a sandbox's rules run on its own time.
             let now = membership.now(wall);
             let scope = &membership.scope;
             let viewer = viewer(user, &membership.roles);
@@ -270,7 +269,6 @@ pub async fn update_preferences(
     let (user, saved) = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let (membership, user) = access::account_user(conn, &principal)?;
-            // The account's clock: a sandbox's rules run on its own time.
             let now = membership.now(wall);
             let scope = &membership.scope;
             let current = action_center::get_preferences(conn, scope, user)?;
@@ -390,7 +388,6 @@ pub async fn verify_contact_email(
     let (user, outcome) = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let (membership, user) = access::account_user(conn, &principal)?;
-            // The account's clock: a sandbox's rules run on its own time.
             let now = membership.now(wall);
             let scope = &membership.scope;
             let given = validate(&request, |request| Ok(request.code.trim().to_owned()))?;
@@ -484,7 +481,6 @@ pub async fn resend_code(
     let (user, saved) = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let (membership, user) = access::account_user(conn, &principal)?;
-            // The account's clock: a sandbox's rules run on its own time.
             let now = membership.now(wall);
             let scope = &membership.scope;
             let current = action_center::get_preferences(conn, scope, user)?;

@@ -257,7 +257,6 @@ pub async fn rotate_secret(
     let (app, secret) = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let (membership, _) = app_to_change(conn, &principal, id)?;
-            // The account's clock: a sandbox's rules run on its own time.
             let now = membership.now(wall);
             let scope = &membership.scope;
             let app = apps::rotate_secret(conn, scope, id, &secret_hash, &hint(&secret), now)?
@@ -309,7 +308,6 @@ pub async fn delete_app(
     db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let (membership, app) = app_to_change(conn, &principal, id)?;
-            // The account's clock: a sandbox's rules run on its own time.
             let now = membership.now(wall);
             let scope = &membership.scope;
             apps::delete(conn, scope, id)?;

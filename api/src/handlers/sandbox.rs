@@ -43,6 +43,11 @@ pub fn sandbox_member(
     Ok((membership, now))
 }
 
+/// The latest instant a sandbox clock may show.
+fn clock_limit() -> DateTime<Utc> {
+    DateTime::<Utc>::from_timestamp(221_845_392_000, 0).unwrap_or(DateTime::<Utc>::MAX_UTC)
+}
+
 /// Read the sandbox clock.
 ///
 /// The sandbox account's now. Every rule of the account (skilling lag, renewal windows,
@@ -115,7 +120,18 @@ pub async fn advance_clock(
         persistence::connection::write_transaction(conn, |conn| {
             let (membership, now) = sandbox_member(conn, &principal)?;
             let scope = &membership.scope;
-            let to = now + step;
+            // Dates stay far from the calendar's end, so every window computed from the clock
+            // (terms, lags, renewal windows) fits.
+            let to = now
+                .checked_add_signed(step)
+                .filter(|to| *to < clock_limit())
+                .ok_or_else(|| {
+                    ApiError::validation([FieldError::new(
+                        "advance_days",
+                        "out_of_range",
+                        "a sandbox clock stops short of the year 9000",
+                    )])
+                })?;
             if !accounts::set_sandbox_clock(conn, scope, to)? {
                 return Err(not_a_sandbox());
             }

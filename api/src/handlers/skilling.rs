@@ -11,8 +11,8 @@ use domain::principal::Principal;
 use domain::skilling::{AssociationRefused, may_associate};
 use persistence::DbConnection;
 use persistence::connection::write_transaction;
-use persistence::repos::action_center;
 use persistence::repos::skilling::{self, CreditFilter, NewCompletion};
+use persistence::repos::{accounts, action_center};
 use persistence::tenant::AccountScope;
 use serde_json::json;
 
@@ -120,6 +120,8 @@ pub async fn link_learning_profile(
         write_transaction(conn, |conn| {
             let (membership, user_id) = access::account_user(conn, &principal)?;
             let scope = &membership.scope;
+            // One association at a time per account: the rules and the insert are one unit.
+            accounts::lock(conn, scope)?;
             let now = membership.now(wall);
             let history = skilling::history(conn, scope, user_id)?;
             if history

@@ -304,7 +304,6 @@ pub async fn update_user(
     let user = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let (membership, current) = target_to_change(conn, &principal, id, &if_match)?;
-            // The account's clock: a sandbox's rules run on its own time.
             let now = membership.now(wall);
             let scope = &membership.scope;
             let (first_name, last_name) = validate(&request, |request| {
@@ -407,7 +406,6 @@ pub async fn delete_user(
     db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let (membership, current) = target_to_change(conn, &principal, id, &if_match)?;
-            // The account's clock: a sandbox's rules run on its own time.
             let now = membership.now(wall);
             let scope = &membership.scope;
             access::require_grantable(&membership, &current.roles)?;
@@ -470,7 +468,6 @@ pub async fn set_user_roles(
     let user = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let (membership, current) = target_to_change(conn, &principal, id, &if_match)?;
-            // The account's clock: a sandbox's rules run on its own time.
             let now = membership.now(wall);
             let scope = &membership.scope;
             let roles = validate(&request, |request| Ok(domain_roles(&request.roles)))?;

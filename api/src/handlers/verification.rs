@@ -117,7 +117,6 @@ pub async fn update_legal_profile(
     let account = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let membership = access::authorize(conn, &principal, Permission::AccountWrite)?;
-            // The account's clock: a sandbox's rules run on its own time.
             let now = membership.now(wall);
             let scope = &membership.scope;
             let current = accounts::get(conn, scope)?;
@@ -382,7 +381,6 @@ pub async fn upload_evidence(
     let (stored, account) = db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
             let membership = access::authorize(conn, &principal, Permission::AccountWrite)?;
-            // The account's clock: a sandbox's rules run on its own time.
             let now = membership.now(wall);
             let scope = &membership.scope;
             let current = accounts::get(conn, scope)?;
