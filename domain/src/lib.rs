@@ -11,6 +11,7 @@ pub mod eligibility;
 pub mod email;
 pub mod field;
 pub mod ids;
+pub mod marketplace;
 pub mod membership;
 pub mod money;
 pub mod principal;

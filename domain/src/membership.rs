@@ -68,6 +68,31 @@ impl Source {
     }
 }
 
+/// Where an application for a program the operator approves stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ApplicationStatus {
+    Submitted,
+    Approved,
+    Rejected,
+}
+
+impl ApplicationStatus {
+    pub const fn id(self) -> &'static str {
+        match self {
+            ApplicationStatus::Submitted => "submitted",
+            ApplicationStatus::Approved => "approved",
+            ApplicationStatus::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(id: &str) -> Option<Self> {
+        [Self::Submitted, Self::Approved, Self::Rejected]
+            .into_iter()
+            .find(|status| status.id() == id)
+    }
+}
+
 /// The status served to clients.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

@@ -4,9 +4,35 @@
 //! caller passes records of linked customers and credits of linked profiles).
 
 use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, BTreeSet};
 
 use crate::catalog::Scoring;
+
+/// How a customer is linked to the partner: only linked customers count.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LinkKind {
+    /// Partner Admin Link, set on the customer's tenant.
+    Pal,
+    /// Digital Partner of Record, set by the customer on a subscription.
+    Dpor,
+}
+
+impl LinkKind {
+    pub const fn id(self) -> &'static str {
+        match self {
+            LinkKind::Pal => "pal",
+            LinkKind::Dpor => "dpor",
+        }
+    }
+
+    pub fn parse(id: &str) -> Option<Self> {
+        [Self::Pal, Self::Dpor]
+            .into_iter()
+            .find(|kind| kind.id() == id)
+    }
+}
 
 /// A customer's monthly revenue attributed to the partner.
 #[derive(Debug, Clone, PartialEq, Eq)]

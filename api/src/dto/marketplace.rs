@@ -1,7 +1,8 @@
 //! Commercial marketplace offers.
 
 use chrono::{DateTime, Utc};
-use persistence::repos::offers::{Offer as Record, PUBLISHED};
+use domain::marketplace::OfferStatus as Status;
+use persistence::repos::offers::Offer as Record;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 use uuid::Uuid;
@@ -46,10 +47,9 @@ impl From<&Record> for Offer {
             id: offer.id.as_uuid(),
             name: offer.name.clone(),
             transactable: offer.transactable,
-            status: if offer.status == PUBLISHED {
-                OfferStatus::Published
-            } else {
-                OfferStatus::Draft
+            status: match offer.status {
+                Status::Draft => OfferStatus::Draft,
+                Status::Published => OfferStatus::Published,
             },
             created_at: offer.created_at,
             published_at: offer.published_at,

@@ -344,20 +344,24 @@ pub enum ApplicationStatus {
     Rejected,
 }
 
-impl ApplicationStatus {
-    pub fn id(self) -> &'static str {
-        match self {
-            ApplicationStatus::Submitted => persistence::repos::applications::SUBMITTED,
-            ApplicationStatus::Approved => persistence::repos::applications::APPROVED,
-            ApplicationStatus::Rejected => persistence::repos::applications::REJECTED,
+impl From<domain::membership::ApplicationStatus> for ApplicationStatus {
+    fn from(status: domain::membership::ApplicationStatus) -> Self {
+        use domain::membership::ApplicationStatus as S;
+        match status {
+            S::Submitted => ApplicationStatus::Submitted,
+            S::Approved => ApplicationStatus::Approved,
+            S::Rejected => ApplicationStatus::Rejected,
         }
     }
+}
 
-    fn parse(id: &str) -> Self {
-        match id {
-            persistence::repos::applications::APPROVED => ApplicationStatus::Approved,
-            persistence::repos::applications::REJECTED => ApplicationStatus::Rejected,
-            _ => ApplicationStatus::Submitted,
+impl From<ApplicationStatus> for domain::membership::ApplicationStatus {
+    fn from(status: ApplicationStatus) -> Self {
+        use domain::membership::ApplicationStatus as S;
+        match status {
+            ApplicationStatus::Submitted => S::Submitted,
+            ApplicationStatus::Approved => S::Approved,
+            ApplicationStatus::Rejected => S::Rejected,
         }
     }
 }
@@ -386,7 +390,7 @@ impl From<&ApplicationRecord> for Application {
             account_id: record.account_id.as_uuid(),
             program_id: record.program_id.clone(),
             evidence: record.evidence.clone(),
-            status: ApplicationStatus::parse(&record.status),
+            status: record.status.into(),
             reason: record.reason.clone(),
             submitted_by: record.submitted_by.clone(),
             membership_id: record.membership_id.map(|m| m.as_uuid()),

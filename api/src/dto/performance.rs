@@ -1,7 +1,7 @@
 //! PAL/DPOR links, performance records and capability scores.
 
 use chrono::{DateTime, Utc};
-use domain::scoring::{Metric as ScoredMetric, Score};
+use domain::scoring::{LinkKind, Metric as ScoredMetric, Score};
 use persistence::repos::performance::{
     Measure, PartnerLink as LinkRecord, PerformanceRecord as Record,
 };
@@ -21,11 +21,20 @@ pub enum PartnerLinkKind {
     Dpor,
 }
 
-impl PartnerLinkKind {
-    pub fn id(self) -> &'static str {
-        match self {
-            PartnerLinkKind::Pal => "pal",
-            PartnerLinkKind::Dpor => "dpor",
+impl From<PartnerLinkKind> for LinkKind {
+    fn from(kind: PartnerLinkKind) -> Self {
+        match kind {
+            PartnerLinkKind::Pal => LinkKind::Pal,
+            PartnerLinkKind::Dpor => LinkKind::Dpor,
+        }
+    }
+}
+
+impl From<LinkKind> for PartnerLinkKind {
+    fn from(kind: LinkKind) -> Self {
+        match kind {
+            LinkKind::Pal => PartnerLinkKind::Pal,
+            LinkKind::Dpor => PartnerLinkKind::Dpor,
         }
     }
 }
@@ -50,11 +59,7 @@ impl From<&LinkRecord> for PartnerLink {
     fn from(link: &LinkRecord) -> Self {
         PartnerLink {
             id: link.id.as_uuid(),
-            kind: if link.kind == "dpor" {
-                PartnerLinkKind::Dpor
-            } else {
-                PartnerLinkKind::Pal
-            },
+            kind: link.kind.into(),
             customer_tenant_id: link.customer_tenant_id.clone(),
             created_at: link.created_at,
         }

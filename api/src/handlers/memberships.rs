@@ -8,7 +8,7 @@ use domain::access::Permission;
 use domain::action_center::application_decided_item;
 use domain::catalog::{Enrollment, Program};
 use domain::ids::{AccountId, ApplicationId, MembershipId};
-use domain::membership::Source;
+use domain::membership::{ApplicationStatus, Source};
 use persistence::DbConnection;
 use persistence::repos::action_center::{self, Target};
 use persistence::repos::{accounts, applications, memberships};
@@ -450,16 +450,10 @@ pub async fn list_applications(
     let principal = caller.0;
     let query = query.into_inner();
     let page = page_request(query.limit, query.cursor.as_deref())?;
-    let status = query.status.map(|s| s.id());
+    let status = query.status.map(Into::into);
     let page = db::run(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::MembershipRead)?;
-        Ok(applications::list(
-            conn,
-            Some(&membership.scope),
-            None,
-            status,
-            &page,
-        )?)
+        Ok(applications::list(conn, &membership.scope, status, &page)?)
     })
     .await?;
     Ok(page_response(
@@ -532,15 +526,9 @@ pub async fn operator_list_applications(
     let operator = access::operator(&caller.0)?;
     let query = query.into_inner();
     let page = page_request(query.limit, query.cursor.as_deref())?;
-    let status = query.status.map(|s| s.id());
+    let status = query.status.map(Into::into);
     let page = db::run(&state, move |conn| {
-        Ok(applications::list(
-            conn,
-            None,
-            Some(&operator),
-            status,
-            &page,
-        )?)
+        Ok(applications::list_all(conn, &operator, status, &page)?)
     })
     .await?;
     Ok(page_response(
@@ -611,10 +599,10 @@ pub async fn decide_application(
         accounts::lock(conn, &scope)?;
         let application =
             applications::get(conn, &scope, application_id)?.ok_or_else(application_not_found)?;
-        if application.status != applications::SUBMITTED {
+        if application.status != ApplicationStatus::Submitted {
             return Err(ApiError::new(
                 ErrorCode::ApplicationDecided,
-                format!("The application was already {}.", application.status),
+                format!("The application was already {}.", application.status.id()),
             ));
         }
         let context = Context::load(conn, &scope, account.now(wall))?;
@@ -682,9 +670,9 @@ fn record_decision(
     now: chrono::DateTime<chrono::Utc>,
 ) -> Result<applications::Application, ApiError> {
     let status = if approved {
-        applications::APPROVED
+        ApplicationStatus::Approved
     } else {
-        applications::REJECTED
+        ApplicationStatus::Rejected
     };
     let decided =
         applications::decide(conn, scope, application.id, status, reason, membership, now)?

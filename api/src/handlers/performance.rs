@@ -66,13 +66,14 @@ pub async fn create_partner_link(
             let scope = &membership.scope;
             let now = membership.now(wall);
             let customer = request.customer_tenant_id.to_string();
-            let link = performance::create_link(conn, scope, request.kind.id(), &customer, now)?
+            let link = performance::create_link(conn, scope, request.kind.into(), &customer, now)?
                 .map_err(|AlreadyLinked(existing)| {
                     ApiError::new(
                         ErrorCode::PartnerLinkExists,
                         format!(
                             "The account already has a {} link to this customer ({}).",
-                            existing.kind, existing.id
+                            existing.kind.id(),
+                            existing.id
                         ),
                     )
                 })?;

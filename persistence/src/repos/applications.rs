@@ -3,17 +3,14 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::ids::{AccountId, ApplicationId, MembershipId};
+use domain::membership::ApplicationStatus;
 
 use crate::connection::DbConnection;
-use crate::error::DbResult;
+use crate::error::{DbError, DbResult};
 use crate::page::{Page, PageRequest};
 use crate::repos::{from_db_time, to_db_time};
 use crate::schema::program_applications;
 use crate::tenant::{AccountScope, OperatorAccess, parse_id};
-
-pub const SUBMITTED: &str = "submitted";
-pub const APPROVED: &str = "approved";
-pub const REJECTED: &str = "rejected";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Application {
@@ -21,8 +18,7 @@ pub struct Application {
     pub id: ApplicationId,
     pub program_id: String,
     pub evidence: String,
-    /// `submitted` | `approved` | `rejected`
-    pub status: String,
+    pub status: ApplicationStatus,
     pub reason: Option<String>,
     pub submitted_by: String,
     pub membership_id: Option<MembershipId>,
@@ -86,9 +82,11 @@ fn from_row(row: Row) -> DbResult<Application> {
         membership_id: membership
             .map(|m| parse_id("program_applications", &m))
             .transpose()?,
+        status: ApplicationStatus::parse(&status).ok_or_else(|| {
+            DbError::corrupt("program_applications", format!("status {status:?}"))
+        })?,
         program_id,
         evidence,
-        status,
         reason,
         submitted_by,
         created_at: from_db_time(created),
@@ -111,7 +109,7 @@ pub fn submit(
             program_applications::id.eq(id.to_string()),
             program_applications::program_id.eq(program_id),
             program_applications::evidence.eq(evidence),
-            program_applications::status.eq(SUBMITTED),
+            program_applications::status.eq(ApplicationStatus::Submitted.id()),
             program_applications::submitted_by.eq(submitted_by),
             program_applications::created_at.eq(to_db_time(now)),
         ))
@@ -121,7 +119,7 @@ pub fn submit(
         id,
         program_id: program_id.to_owned(),
         evidence: evidence.to_owned(),
-        status: SUBMITTED.to_owned(),
+        status: ApplicationStatus::Submitted,
         reason: None,
         submitted_by: submitted_by.to_owned(),
         membership_id: None,
@@ -139,7 +137,7 @@ pub fn open_for(
     program_applications::table
         .filter(program_applications::account_id.eq(scope.key()))
         .filter(program_applications::program_id.eq(program_id))
-        .filter(program_applications::status.eq(SUBMITTED))
+        .filter(program_applications::status.eq(ApplicationStatus::Submitted.id()))
         .select(COLUMNS)
         .first::<Row>(conn)
         .optional()?
@@ -161,13 +159,30 @@ pub fn get(
         .transpose()
 }
 
-/// The account's applications, or with an operator's access and no scope, every account's;
-/// optionally only those with `status`.
+/// The account's applications, optionally only those with `status`.
 pub fn list(
     conn: &mut DbConnection,
-    scope: Option<&AccountScope>,
-    _operator: Option<&OperatorAccess>,
-    status: Option<&str>,
+    scope: &AccountScope,
+    status: Option<ApplicationStatus>,
+    page: &PageRequest,
+) -> DbResult<Page<Application>> {
+    load_page(conn, Some(scope.key()), status, page)
+}
+
+/// Every account's applications (the operator's queue), optionally only those with `status`.
+pub fn list_all(
+    conn: &mut DbConnection,
+    _access: &OperatorAccess,
+    status: Option<ApplicationStatus>,
+    page: &PageRequest,
+) -> DbResult<Page<Application>> {
+    load_page(conn, None, status, page)
+}
+
+fn load_page(
+    conn: &mut DbConnection,
+    account: Option<String>,
+    status: Option<ApplicationStatus>,
     page: &PageRequest,
 ) -> DbResult<Page<Application>> {
     let mut query = program_applications::table
@@ -175,11 +190,11 @@ pub fn list(
         .order(program_applications::id.asc())
         .limit(page.fetch_limit())
         .into_boxed();
-    if let Some(scope) = scope {
-        query = query.filter(program_applications::account_id.eq(scope.key()));
+    if let Some(account) = account {
+        query = query.filter(program_applications::account_id.eq(account));
     }
     if let Some(status) = status {
-        query = query.filter(program_applications::status.eq(status.to_owned()));
+        query = query.filter(program_applications::status.eq(status.id()));
     }
     if let Some(after) = &page.after {
         query = query.filter(program_applications::id.gt(after.clone()));
@@ -198,7 +213,7 @@ pub fn decide(
     conn: &mut DbConnection,
     scope: &AccountScope,
     id: ApplicationId,
-    status: &str,
+    status: ApplicationStatus,
     reason: Option<&str>,
     membership_id: Option<MembershipId>,
     now: DateTime<Utc>,
@@ -206,10 +221,10 @@ pub fn decide(
     let updated = diesel::update(
         program_applications::table
             .find((scope.key(), id.to_string()))
-            .filter(program_applications::status.eq(SUBMITTED)),
+            .filter(program_applications::status.eq(ApplicationStatus::Submitted.id())),
     )
     .set((
-        program_applications::status.eq(status),
+        program_applications::status.eq(status.id()),
         program_applications::reason.eq(reason),
         program_applications::membership_id.eq(membership_id.map(|m| m.to_string())),
         program_applications::decided_at.eq(Some(to_db_time(now))),

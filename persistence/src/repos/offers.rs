@@ -3,24 +3,21 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::ids::OfferId;
+use domain::marketplace::OfferStatus;
 
 use crate::connection::DbConnection;
-use crate::error::DbResult;
+use crate::error::{DbError, DbResult};
 use crate::page::{Page, PageRequest};
 use crate::repos::{from_db_time, to_db_time};
 use crate::schema::marketplace_offers;
 use crate::tenant::{AccountScope, parse_id};
-
-pub const DRAFT: &str = "draft";
-pub const PUBLISHED: &str = "published";
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Offer {
     pub id: OfferId,
     pub name: String,
     pub transactable: bool,
-    /// `draft` | `published`
-    pub status: String,
+    pub status: OfferStatus,
     pub created_at: DateTime<Utc>,
     pub published_at: Option<DateTime<Utc>>,
 }
@@ -56,7 +53,8 @@ fn from_row(row: Row) -> DbResult<Offer> {
         id: parse_id("marketplace_offers", &id)?,
         name,
         transactable: transactable != 0,
-        status,
+        status: OfferStatus::parse(&status)
+            .ok_or_else(|| DbError::corrupt("marketplace_offers", format!("status {status:?}")))?,
         created_at: from_db_time(created_at),
         published_at: published_at.map(from_db_time),
     })
@@ -73,7 +71,7 @@ pub fn create(
         id: OfferId::generate(),
         name: name.to_owned(),
         transactable,
-        status: DRAFT.to_owned(),
+        status: OfferStatus::Draft,
         created_at: now,
         published_at: None,
     };
@@ -83,7 +81,7 @@ pub fn create(
             marketplace_offers::id.eq(offer.id.to_string()),
             marketplace_offers::name.eq(name),
             marketplace_offers::transactable.eq(i32::from(transactable)),
-            marketplace_offers::status.eq(DRAFT),
+            marketplace_offers::status.eq(OfferStatus::Draft.id()),
             marketplace_offers::created_at.eq(to_db_time(now)),
         ))
         .execute(conn)?;
@@ -132,10 +130,10 @@ pub fn publish(
     diesel::update(
         marketplace_offers::table
             .find((scope.key(), id.to_string()))
-            .filter(marketplace_offers::status.eq(DRAFT)),
+            .filter(marketplace_offers::status.eq(OfferStatus::Draft.id())),
     )
     .set((
-        marketplace_offers::status.eq(PUBLISHED),
+        marketplace_offers::status.eq(OfferStatus::Published.id()),
         marketplace_offers::published_at.eq(Some(to_db_time(now))),
     ))
     .execute(conn)?;
@@ -146,7 +144,7 @@ pub fn publish(
 pub fn has_published_transactable(conn: &mut DbConnection, scope: &AccountScope) -> DbResult<bool> {
     let count: i64 = marketplace_offers::table
         .filter(marketplace_offers::account_id.eq(scope.key()))
-        .filter(marketplace_offers::status.eq(PUBLISHED))
+        .filter(marketplace_offers::status.eq(OfferStatus::Published.id()))
         .filter(marketplace_offers::transactable.eq(1))
         .count()
         .get_result(conn)?;

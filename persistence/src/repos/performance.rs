@@ -4,6 +4,7 @@
 use chrono::{DateTime, Utc};
 use diesel::prelude::*;
 use domain::ids::{PartnerLinkId, PerformanceRecordId};
+use domain::scoring::LinkKind;
 
 use crate::connection::DbConnection;
 use crate::error::{DbError, DbResult, is_unique_violation_on};
@@ -15,8 +16,7 @@ use crate::tenant::{AccountScope, parse_id};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct PartnerLink {
     pub id: PartnerLinkId,
-    /// `pal` | `dpor`
-    pub kind: String,
+    pub kind: LinkKind,
     pub customer_tenant_id: String,
     pub created_at: DateTime<Utc>,
 }
@@ -27,7 +27,8 @@ fn link_from(row: LinkRow) -> DbResult<PartnerLink> {
     let (id, kind, customer_tenant_id, created_at) = row;
     Ok(PartnerLink {
         id: parse_id("partner_links", &id)?,
-        kind,
+        kind: LinkKind::parse(&kind)
+            .ok_or_else(|| DbError::corrupt("partner_links", format!("kind {kind:?}")))?,
         customer_tenant_id,
         created_at: from_db_time(created_at),
     })
@@ -52,13 +53,13 @@ pub struct AlreadyLinked(pub PartnerLink);
 pub fn create_link(
     conn: &mut DbConnection,
     scope: &AccountScope,
-    kind: &str,
+    kind: LinkKind,
     customer_tenant_id: &str,
     now: DateTime<Utc>,
 ) -> DbResult<Result<PartnerLink, AlreadyLinked>> {
     let link = PartnerLink {
         id: PartnerLinkId::generate(),
-        kind: kind.to_owned(),
+        kind,
         customer_tenant_id: customer_tenant_id.to_owned(),
         created_at: now,
     };
@@ -67,7 +68,7 @@ pub fn create_link(
             .values((
                 partner_links::account_id.eq(scope.key()),
                 partner_links::id.eq(link.id.to_string()),
-                partner_links::kind.eq(kind),
+                partner_links::kind.eq(kind.id()),
                 partner_links::customer_tenant_id.eq(customer_tenant_id),
                 partner_links::created_at.eq(to_db_time(now)),
             ))
@@ -78,7 +79,7 @@ pub fn create_link(
         Err(error) if is_unique_violation_on(&error, "partner_links") => {
             let existing = partner_links::table
                 .filter(partner_links::account_id.eq(scope.key()))
-                .filter(partner_links::kind.eq(kind))
+                .filter(partner_links::kind.eq(kind.id()))
                 .filter(partner_links::customer_tenant_id.eq(customer_tenant_id))
                 .select(LINK_COLUMNS)
                 .first::<LinkRow>(conn)?;
