@@ -190,23 +190,15 @@ fn measure_of(input: &PerformanceRecordInput, now: DateTime<Utc>) -> Result<Meas
             )
             .into());
         }
-        let present = |name: &str, ok: bool| {
-            if ok {
-                Ok(())
-            } else {
-                Err(FieldError::new(
-                    name,
-                    "required",
-                    format!("required for kind {:?}", input.kind),
-                ))
-            }
+        let required = |field: &str, kind: &str| {
+            FieldError::new(field, "required", format!("required for kind {kind}"))
         };
         Ok(match input.kind {
             PerformanceKind::Revenue => {
-                present("monthly_revenue", input.monthly_revenue.is_some())?;
-                let money = input.monthly_revenue.clone().ok_or_else(|| {
-                    FieldError::new("monthly_revenue", "required", "required for revenue")
-                })?;
+                let money = input
+                    .monthly_revenue
+                    .clone()
+                    .ok_or_else(|| required("monthly_revenue", "revenue"))?;
                 domain::money::Money::new(money.amount_minor, &money.currency)
                     .check_price()
                     .map_err(|e| e.under("monthly_revenue"))?;
@@ -216,9 +208,9 @@ fn measure_of(input: &PerformanceRecordInput, now: DateTime<Utc>) -> Result<Meas
                 }
             }
             PerformanceKind::UsageGrowth => Measure::UsageGrowth {
-                percent: input.growth_percent.ok_or_else(|| {
-                    FieldError::new("growth_percent", "required", "required for usage_growth")
-                })?,
+                percent: input
+                    .growth_percent
+                    .ok_or_else(|| required("growth_percent", "usage_growth"))?,
             },
             PerformanceKind::Deployment => Measure::Deployment {
                 workload: input
@@ -226,9 +218,7 @@ fn measure_of(input: &PerformanceRecordInput, now: DateTime<Utc>) -> Result<Meas
                     .as_deref()
                     .map(str::trim)
                     .filter(|w| !w.is_empty())
-                    .ok_or_else(|| {
-                        FieldError::new("workload", "required", "required for deployment")
-                    })?
+                    .ok_or_else(|| required("workload", "deployment"))?
                     .to_owned(),
             },
         })

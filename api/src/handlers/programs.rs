@@ -15,7 +15,7 @@ use crate::db;
 use crate::dto::membership::{Eligibility, EligibilityList, EligibilityQuery};
 use crate::dto::program::{
     AllowList, AllowListEntry, AllowListInput, Price, PriceList, Program, ProgramDefinition,
-    ProgramList, ProgramQuery,
+    ProgramList, ProgramQuery, Track,
 };
 use crate::enrollment::{Context, program_not_found};
 use crate::error::{ApiError, ErrorCode};
@@ -31,6 +31,19 @@ fn program_etag(stored: &StoredProgram) -> String {
 
 fn is_program_id(key: &str) -> bool {
     !key.is_empty() && key.len() <= 64
+}
+
+/// The catalog's programs, by id, of `track` when given.
+async fn catalog(state: &AppState, track: Option<Track>) -> Result<Vec<Program>, ApiError> {
+    let stored = db::run(state, |conn| Ok(programs::all(conn)?)).await?;
+    let mut items = Vec::new();
+    for stored in &stored {
+        let program = Program::try_from(stored)?;
+        if track.is_none_or(|track| program.definition.track == track) {
+            items.push(program);
+        }
+    }
+    Ok(items)
 }
 
 /// List the program catalog.
@@ -56,17 +69,7 @@ pub async fn list_programs(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let page = page_request_keyed(query.limit, query.cursor.as_deref(), is_program_id)?;
-    let stored = db::run(&state, |conn| Ok(programs::all(conn)?)).await?;
-    let mut items = Vec::new();
-    for stored in &stored {
-        let program = Program::try_from(stored)?;
-        if query
-            .track
-            .is_none_or(|track| program.definition.track == track)
-        {
-            items.push(program);
-        }
-    }
+    let items = catalog(&state, query.track).await?;
     let page = page_of(items, &page, |program| program.id.clone());
     Ok(page_response(
         &req,
@@ -131,26 +134,24 @@ pub async fn list_pricing(
 ) -> Result<HttpResponse, ApiError> {
     let query = query.into_inner();
     let page = page_request_keyed(query.limit, query.cursor.as_deref(), is_program_id)?;
-    let stored = db::run(&state, |conn| Ok(programs::all(conn)?)).await?;
-    let mut items = Vec::new();
-    for stored in &stored {
-        let program = Program::try_from(stored)?;
-        let definition = program.definition;
-        if query.track.is_some_and(|track| definition.track != track) {
-            continue;
-        }
-        items.push(Price {
-            program_id: program.id,
-            name: definition.name,
-            fee: definition.fee,
-            term_days: definition.term_days,
-            renewable: definition.renewable,
-            enrollment: definition.enrollment,
-            availability: definition.availability,
-            sales_start: definition.sales_start,
-            sales_end: definition.sales_end,
-        });
-    }
+    let items: Vec<Price> = catalog(&state, query.track)
+        .await?
+        .into_iter()
+        .map(|program| {
+            let definition = program.definition;
+            Price {
+                program_id: program.id,
+                name: definition.name,
+                fee: definition.fee,
+                term_days: definition.term_days,
+                renewable: definition.renewable,
+                enrollment: definition.enrollment,
+                availability: definition.availability,
+                sales_start: definition.sales_start,
+                sales_end: definition.sales_end,
+            }
+        })
+        .collect();
     let page = page_of(items, &page, |price| price.program_id.clone());
     Ok(page_response(
         &req,

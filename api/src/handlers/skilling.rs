@@ -11,9 +11,8 @@ use domain::principal::Principal;
 use domain::skilling::{AssociationRefused, may_associate};
 use persistence::DbConnection;
 use persistence::connection::write_transaction;
-use persistence::repos::skilling::{self, CreditFilter, NewCompletion};
+use persistence::repos::skilling::{self, CreditFilter, LinkRecord, NewCompletion};
 use persistence::repos::{accounts, action_center};
-use persistence::tenant::AccountScope;
 use serde_json::json;
 
 use crate::access;
@@ -32,27 +31,33 @@ use crate::extract::pagination::{page_request, page_response};
 use crate::handlers::sandbox::sandbox_member;
 use crate::state::AppState;
 
+/// Whether the person whose associations in this account are `history` may associate now.
+fn may_associate_again(
+    history: &[LinkRecord],
+    rules: &Rules,
+    now: DateTime<Utc>,
+) -> Result<(), AssociationRefused> {
+    let times: Vec<DateTime<Utc>> = history.iter().map(|link| link.linked_at).collect();
+    may_associate(&times, rules, now)
+}
+
 fn profile_body(
-    conn: &mut DbConnection,
-    scope: &AccountScope,
-    user_id: domain::ids::UserId,
+    history: &[LinkRecord],
     rules: &Rules,
     now: DateTime<Utc>,
     credited: Option<usize>,
-) -> Result<LearningProfile, ApiError> {
-    let history = skilling::history(conn, scope, user_id)?;
-    let times: Vec<DateTime<Utc>> = history.iter().map(|link| link.linked_at).collect();
-    Ok(LearningProfile {
+) -> LearningProfile {
+    LearningProfile {
         current: history
             .iter()
             .find(|link| link.unlinked_at.is_none())
             .map(LearningLink::from),
-        next_association_allowed_from: may_associate(&times, rules, now)
+        next_association_allowed_from: may_associate_again(history, rules, now)
             .err()
             .map(AssociationRefused::allowed_from),
         history: history.iter().map(LearningLink::from).collect(),
         credited_completions: credited,
-    })
+    }
 }
 
 /// Read my Learn profile link.
@@ -79,7 +84,8 @@ pub async fn get_learning_profile(
     let body = db::run(&state, move |conn| {
         let (membership, user_id) = access::account_user(conn, &principal)?;
         let now = membership.now(wall);
-        profile_body(conn, &membership.scope, user_id, &rules, now, None)
+        let history = skilling::history(conn, &membership.scope, user_id)?;
+        Ok(profile_body(&history, &rules, now, None))
     })
     .await?;
     Ok(web::Json(body))
@@ -128,11 +134,9 @@ pub async fn link_learning_profile(
                 .iter()
                 .any(|link| link.unlinked_at.is_none() && link.learn_id == learn_id)
             {
-                let body = profile_body(conn, scope, user_id, &rules, now, None)?;
-                return Ok((StatusCode::OK, body));
+                return Ok((StatusCode::OK, profile_body(&history, &rules, now, None)));
             }
-            let times: Vec<DateTime<Utc>> = history.iter().map(|link| link.linked_at).collect();
-            if let Err(refused) = may_associate(&times, &rules, now) {
+            if let Err(refused) = may_associate_again(&history, &rules, now) {
                 return Err(association_refused(refused, &rules));
             }
             let realm = skilling::realm(scope, membership.is_sandbox());
@@ -170,7 +174,8 @@ pub async fn link_learning_profile(
                 }),
                 now,
             )?;
-            let body = profile_body(conn, scope, user_id, &rules, now, Some(linked.credited))?;
+            let history = skilling::history(conn, scope, user_id)?;
+            let body = profile_body(&history, &rules, now, Some(linked.credited));
             Ok((StatusCode::CREATED, body))
         })
     })
