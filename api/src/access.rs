@@ -195,6 +195,61 @@ pub const ROUTE_ACCESS: &[(&str, &str, Access)] = &[
     ("GET", "/v1/sandbox/clock", Permission(AccountRead)),
     ("POST", "/v1/sandbox/clock", Permission(AccountWrite)),
     ("POST", "/v1/sandbox/verification", Permission(AccountWrite)),
+    ("POST", "/v1/orders", Permission(MembershipManage)),
+    ("GET", "/v1/orders", Permission(BillingRead)),
+    ("GET", "/v1/orders/{order_id}", Permission(BillingRead)),
+    (
+        "POST",
+        "/v1/orders/{order_id}/cancel",
+        Permission(MembershipManage),
+    ),
+    (
+        "GET",
+        "/v1/orders/{order_id}/refund-eligibility",
+        Permission(BillingRead),
+    ),
+    (
+        "POST",
+        "/v1/operator/orders/{order_id}/wire-received",
+        Operator,
+    ),
+    (
+        "POST",
+        "/v1/sandbox/orders/{order_id}/wire-received",
+        Permission(AccountWrite),
+    ),
+    ("GET", "/v1/invoices", Permission(BillingRead)),
+    ("GET", "/v1/invoices/{invoice_id}", Permission(BillingRead)),
+    (
+        "GET",
+        "/v1/invoices/{invoice_id}/pdf",
+        Permission(BillingRead),
+    ),
+    ("GET", "/v1/benefits", Permission(MembershipRead)),
+    (
+        "GET",
+        "/v1/benefits/{benefit_id}",
+        Permission(MembershipRead),
+    ),
+    (
+        "POST",
+        "/v1/benefits/{benefit_id}/activate",
+        Permission(MembershipManage),
+    ),
+    (
+        "POST",
+        "/v1/benefits/{benefit_id}/reveal-key",
+        Permission(MembershipManage),
+    ),
+    ("POST", "/v1/support/requests", AccountUser),
+    ("GET", "/v1/support/requests", AccountUser),
+    ("GET", "/v1/support/requests/{request_id}", AccountUser),
+    ("PATCH", "/v1/support/requests/{request_id}", AccountUser),
+    (
+        "POST",
+        "/v1/operator/accounts/{account_id}/support/requests/{request_id}/replies",
+        Operator,
+    ),
 ];
 
 /// The access rule of a route, if it has one.

@@ -27,12 +27,25 @@ pub fn record(
     details: serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
+    record_as(conn, scope, &actor(principal), action, target, details, now)
+}
+
+/// Records one change made by `actor` (the system, for what time alone decides).
+pub fn record_as(
+    conn: &mut DbConnection,
+    scope: &AccountScope,
+    actor: &AuditActor,
+    action: &str,
+    target: (&str, String),
+    details: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
     let request_id = request_context::current_request_id().unwrap_or_default();
     audit::record(
         conn,
         scope,
         Entry {
-            actor: &actor(principal),
+            actor,
             action,
             target_type: target.0,
             target_id: target.1,

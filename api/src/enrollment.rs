@@ -2,11 +2,13 @@
 //! account at its now, and turning the domain's answers into responses and refusals.
 
 use chrono::{DateTime, Utc};
+use domain::FieldError;
 use domain::access::Permission;
 use domain::action_center::membership_activated_item;
 use domain::catalog::{Program, Rules, Scoring};
 use domain::eligibility::{self, Eligibility, Facts, Held, ScoreOutlook};
-use domain::membership::Source;
+use domain::ids::OrderId;
+use domain::membership::{Source, Term};
 use domain::principal::Principal;
 use domain::scoring::{
     self, CustomerRevenue, Deployment, Evidence, HeldCredential, Score, UsageGrowth,
@@ -23,6 +25,7 @@ use persistence::tenant::AccountScope;
 use serde_json::json;
 
 use crate::audit;
+use crate::billing;
 use crate::dto::membership::EligibilityCheck;
 use crate::error::{ApiError, ErrorCode};
 
@@ -34,6 +37,10 @@ pub struct Context {
     pub programs: Vec<StoredProgram>,
     allowed: Vec<String>,
     published_offer: bool,
+    /// Set by orders: the question is about renewing, not joining.
+    pub renewal: bool,
+    /// Set by orders: the deadline of an unpaid order for the program.
+    pub open_order_until: Option<DateTime<Utc>>,
 }
 
 impl Context {
@@ -50,6 +57,8 @@ impl Context {
             programs: programs::all(conn)?,
             allowed: programs::allowed_programs(conn, scope)?,
             published_offer: offers::has_published_transactable(conn, scope)?,
+            renewal: false,
+            open_order_until: None,
         })
     }
 
@@ -76,6 +85,10 @@ impl Context {
                     ends_at: membership
                         .term()
                         .and_then(|term| term.expires_at(rules.renewal_window_days)),
+                    renewal_opens_at: membership.term().and_then(|term| {
+                        term.renewal_window(rules.renewal_window_days)
+                            .map(|window| window.starts_at)
+                    }),
                 }
             })
             .collect()
@@ -113,6 +126,8 @@ impl Context {
             published_transactable_offer: self.published_offer,
             score,
             benefit_pack,
+            renewal: self.renewal,
+            open_order_until: self.open_order_until,
         };
         Ok(eligibility::evaluate(program, &facts))
     }
@@ -188,7 +203,18 @@ pub fn area_score(
     ))
 }
 
-/// Activates a membership and records it: Action Center notification and audit record.
+/// How a membership comes about.
+pub struct Activation<'a> {
+    pub source: Source,
+    pub benefit_pack: Option<&'a str>,
+    pub term: Term,
+    /// The order whose payment activates it.
+    pub order: Option<OrderId>,
+    /// Recorded in the audit record with the rest.
+    pub details: serde_json::Value,
+}
+
+/// Activates a membership for the program's term from `now` and records it.
 #[allow(clippy::too_many_arguments)]
 pub fn activate(
     conn: &mut DbConnection,
@@ -199,8 +225,55 @@ pub fn activate(
     benefit_pack: Option<&str>,
     now: DateTime<Utc>,
     details: serde_json::Value,
+    rules: &Rules,
 ) -> Result<MembershipRecord, ApiError> {
-    let membership = memberships::activate(conn, scope, program, source, benefit_pack, now)?;
+    let activation = Activation {
+        source,
+        benefit_pack,
+        term: Term::new(now, program.term_days, program.renewable),
+        order: None,
+        details,
+    };
+    activate_with(
+        conn,
+        scope,
+        principal,
+        program,
+        activation,
+        now,
+        rules.renewal_window_days,
+    )
+}
+
+/// Activates a membership with its term, grants its benefits for the term and records it:
+/// Action Center notification and audit record.
+pub fn activate_with(
+    conn: &mut DbConnection,
+    scope: &AccountScope,
+    principal: &Principal,
+    program: &Program,
+    activation: Activation<'_>,
+    now: DateTime<Utc>,
+    window_days: u32,
+) -> Result<MembershipRecord, ApiError> {
+    let Activation {
+        source,
+        benefit_pack,
+        term,
+        order,
+        details,
+    } = activation;
+    let membership =
+        memberships::activate_for_term(conn, scope, program, source, benefit_pack, term)?;
+    billing::grant_benefits(
+        conn,
+        scope,
+        program,
+        &membership,
+        order,
+        term.expires_at(window_days),
+        now,
+    )?;
     let target = membership.id.to_string();
     action_center::raise(
         conn,
@@ -231,4 +304,30 @@ pub fn activate(
         now,
     )?;
     Ok(membership)
+}
+
+/// A program with benefit packs needs one chosen; one without refuses a pack.
+pub fn check_pack(program: &Program, pack: Option<&str>) -> Result<(), ApiError> {
+    match (program.benefit_packs.is_empty(), pack) {
+        (false, None) => Err(ApiError::validation([FieldError::new(
+            "benefit_pack",
+            "required",
+            format!(
+                "{} offers benefit packs ({}): choose one",
+                program.id,
+                program
+                    .benefit_packs
+                    .iter()
+                    .map(|p| p.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )])),
+        (true, Some(_)) => Err(ApiError::validation([FieldError::new(
+            "benefit_pack",
+            "not_allowed",
+            format!("{} has no benefit packs", program.id),
+        )])),
+        _ => Ok(()),
+    }
 }

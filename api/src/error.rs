@@ -102,6 +102,32 @@ pub enum ErrorCode {
     AssociationLimitReached,
     /// The account already has this kind of link to this customer.
     PartnerLinkExists,
+    /// This request moves money: it needs an `Idempotency-Key` header.
+    IdempotencyKeyRequired,
+    /// The card was declined; the order is `failed` (see `order_id`) and nothing was activated.
+    PaymentDeclined,
+    /// The payment gateway failed or was unreachable; nothing was charged or stored. Retry (with the same `Idempotency-Key`) after `Retry-After`.
+    PaymentGatewayUnavailable,
+    /// The order is not awaiting payment (already paid, failed, cancelled or refunded).
+    OrderNotPayable,
+    /// The unpaid wire order passed its 30-day deadline; place a new order.
+    OrderExpired,
+    /// Only an unpaid wire-transfer order can be cancelled; a paid one is cancelled through a `membership_cancellation` support request.
+    OrderNotCancellable,
+    /// The amount received is not the order's total.
+    WireAmountMismatch,
+    /// The transfer's reference is not the order's (order number and PartnerID).
+    WireReferenceMismatch,
+    /// The benefit ended with its membership or term, or was revoked.
+    BenefitEnded,
+    /// The benefit is activated for another user and only a monthly Azure credit can change hands.
+    BenefitNotReassignable,
+    /// The Azure credit was already reassigned 5 times.
+    ReassignmentLimitReached,
+    /// Only software benefits have a product key.
+    NoProductKey,
+    /// The support request is closed; open a new one.
+    SupportRequestClosed,
     /// An unexpected server error; the request id identifies it in the server log.
     InternalError,
     /// The service is temporarily unable to serve (database saturated or unreachable).
@@ -150,6 +176,19 @@ impl ErrorCode {
             | AssociationCoolingOff
             | AssociationLimitReached
             | PartnerLinkExists => StatusCode::CONFLICT,
+            IdempotencyKeyRequired => StatusCode::BAD_REQUEST,
+            PaymentDeclined => StatusCode::PAYMENT_REQUIRED,
+            PaymentGatewayUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            OrderNotPayable => StatusCode::CONFLICT,
+            OrderExpired => StatusCode::CONFLICT,
+            OrderNotCancellable => StatusCode::CONFLICT,
+            WireAmountMismatch => StatusCode::CONFLICT,
+            WireReferenceMismatch => StatusCode::CONFLICT,
+            BenefitEnded => StatusCode::CONFLICT,
+            BenefitNotReassignable => StatusCode::CONFLICT,
+            ReassignmentLimitReached => StatusCode::CONFLICT,
+            NoProductKey => StatusCode::CONFLICT,
+            SupportRequestClosed => StatusCode::CONFLICT,
             InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -201,6 +240,19 @@ impl ErrorCode {
             AssociationCoolingOff => "association_cooling_off",
             AssociationLimitReached => "association_limit_reached",
             PartnerLinkExists => "partner_link_exists",
+            IdempotencyKeyRequired => "idempotency_key_required",
+            PaymentDeclined => "payment_declined",
+            PaymentGatewayUnavailable => "payment_gateway_unavailable",
+            OrderNotPayable => "order_not_payable",
+            OrderExpired => "order_expired",
+            OrderNotCancellable => "order_not_cancellable",
+            WireAmountMismatch => "wire_amount_mismatch",
+            WireReferenceMismatch => "wire_reference_mismatch",
+            BenefitEnded => "benefit_ended",
+            BenefitNotReassignable => "benefit_not_reassignable",
+            ReassignmentLimitReached => "reassignment_limit_reached",
+            NoProductKey => "no_product_key",
+            SupportRequestClosed => "support_request_closed",
             InternalError => "internal_error",
             ServiceUnavailable => "service_unavailable",
         }
@@ -253,6 +305,19 @@ impl ErrorCode {
             AssociationCoolingOff => "Association cooling off",
             AssociationLimitReached => "Association limit reached",
             PartnerLinkExists => "Partner link exists",
+            IdempotencyKeyRequired => "Idempotency key required",
+            PaymentDeclined => "Payment declined",
+            PaymentGatewayUnavailable => "Payment gateway unavailable",
+            OrderNotPayable => "Order not payable",
+            OrderExpired => "Order expired",
+            OrderNotCancellable => "Order not cancellable",
+            WireAmountMismatch => "Wire amount mismatch",
+            WireReferenceMismatch => "Wire reference mismatch",
+            BenefitEnded => "Benefit ended",
+            BenefitNotReassignable => "Benefit not reassignable",
+            ReassignmentLimitReached => "Reassignment limit reached",
+            NoProductKey => "No product key",
+            SupportRequestClosed => "Support request closed",
             InternalError => "Internal server error",
             ServiceUnavailable => "Service unavailable",
         }
@@ -315,6 +380,9 @@ pub struct Problem {
     /// `GET /v1/programs/{program_id}/eligibility` reports them.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub checks: Vec<EligibilityCheck>,
+    /// For `payment_declined`: the order, stored as `failed`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_id: Option<uuid::Uuid>,
 }
 
 pub const PROBLEM_JSON: &str = "application/problem+json";
@@ -326,6 +394,7 @@ pub struct ApiError {
     detail: String,
     errors: Vec<ProblemFieldError>,
     checks: Vec<EligibilityCheck>,
+    order_id: Option<uuid::Uuid>,
     headers: Vec<(HeaderName, String)>,
 }
 
@@ -336,6 +405,7 @@ impl ApiError {
             detail: detail.into(),
             errors: Vec::new(),
             checks: Vec::new(),
+            order_id: None,
             headers: Vec::new(),
         }
     }
@@ -383,6 +453,11 @@ impl ApiError {
         self
     }
 
+    pub fn with_order(mut self, order: domain::ids::OrderId) -> Self {
+        self.order_id = Some(order.as_uuid());
+        self
+    }
+
     pub fn code(&self) -> ErrorCode {
         self.code
     }
@@ -415,6 +490,7 @@ impl ApiError {
             request_id,
             errors: self.errors.clone(),
             checks: self.checks.clone(),
+            order_id: self.order_id,
         }
     }
 
@@ -525,6 +601,19 @@ mod tests {
             AssociationCoolingOff,
             AssociationLimitReached,
             PartnerLinkExists,
+            IdempotencyKeyRequired,
+            PaymentDeclined,
+            PaymentGatewayUnavailable,
+            OrderNotPayable,
+            OrderExpired,
+            OrderNotCancellable,
+            WireAmountMismatch,
+            WireReferenceMismatch,
+            BenefitEnded,
+            BenefitNotReassignable,
+            ReassignmentLimitReached,
+            NoProductKey,
+            SupportRequestClosed,
             InternalError,
             ServiceUnavailable,
         ] {

@@ -4,6 +4,7 @@
 pub mod access;
 pub mod audit;
 pub mod auth;
+pub mod billing;
 pub mod cli;
 pub mod clock;
 pub mod config;
@@ -13,8 +14,10 @@ pub mod enrollment;
 pub mod error;
 pub mod extract;
 pub mod handlers;
+pub mod invoice_pdf;
 pub mod mailer;
 pub mod openapi;
+pub mod payments;
 pub mod request_context;
 pub mod routes;
 pub mod server;

@@ -8,8 +8,8 @@ use utoipa::openapi::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::handlers::{
-    accounts, action_center, apps, audit, health, marketplace, me, memberships, operator,
-    performance, programs, sandbox, skilling, users, verification,
+    accounts, action_center, apps, audit, benefits, health, invoices, marketplace, me, memberships,
+    operator, orders, performance, programs, sandbox, skilling, support, users, verification,
 };
 
 /// Every documented route. Each needs an entry in `access::ROUTE_ACCESS` too.
@@ -83,7 +83,26 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(marketplace::publish_offer)
         .service(sandbox::get_clock)
         .service(sandbox::advance_clock)
-        .service(sandbox::decide_verification);
+        .service(sandbox::decide_verification)
+        .service(orders::create_order)
+        .service(orders::list_orders)
+        .service(orders::get_order)
+        .service(orders::cancel_order)
+        .service(orders::get_refund_eligibility)
+        .service(orders::operator_record_wire)
+        .service(orders::sandbox_record_wire)
+        .service(invoices::list_invoices)
+        .service(invoices::get_invoice)
+        .service(invoices::get_invoice_pdf)
+        .service(benefits::list_benefits)
+        .service(benefits::get_benefit)
+        .service(benefits::activate_benefit)
+        .service(benefits::reveal_key)
+        .service(support::create_support_request)
+        .service(support::list_support_requests)
+        .service(support::get_support_request)
+        .service(support::update_support_request)
+        .service(support::operator_reply);
 }
 
 /// Routes served outside the OpenAPI document (the document itself and its viewer).

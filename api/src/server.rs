@@ -9,6 +9,7 @@ use std::sync::Arc;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::billing;
 use crate::config::ServeSettings;
 use crate::error::{ApiError, ErrorCode};
 use crate::mailer;
@@ -132,11 +133,13 @@ impl Application {
 
     /// Serves until stopped. SIGTERM stops gracefully: the listener closes and in-flight
     /// requests complete (up to the shutdown timeout).
-    /// The mail worker runs beside the server and stops with it.
+    /// The mail worker and the wire-order expiry sweep run beside the server and stop with it.
     pub async fn run(self) -> std::io::Result<()> {
-        let worker = actix_web::rt::spawn(mailer::run_worker(self.state));
+        let worker = actix_web::rt::spawn(mailer::run_worker(self.state.clone()));
+        let sweep = actix_web::rt::spawn(billing::run_expiry_sweep(self.state));
         let result = self.server.await;
         worker.abort();
+        sweep.abort();
         result
     }
 }

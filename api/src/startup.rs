@@ -11,6 +11,7 @@ use std::sync::Arc;
 use crate::auth::{TokenService, load_embedded_secret, load_jwks};
 use crate::config::{Settings, check_auth};
 use crate::mailer::Mailer;
+use crate::payments::TestGateway;
 use crate::state::AppState;
 
 /// The token service for `settings`: the embedded key (configured or from the key file,
@@ -52,6 +53,7 @@ pub fn prepare(
         tokens: Arc::new(tokens),
         mailer: Arc::new(mailer),
         rules: Arc::new(catalog.rules),
+        gateway: Arc::new(TestGateway),
     })
 }
 

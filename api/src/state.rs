@@ -6,6 +6,7 @@ use std::sync::Arc;
 
 use crate::auth::TokenService;
 use crate::mailer::Mailer;
+use crate::payments::PaymentGateway;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -14,4 +15,6 @@ pub struct AppState {
     pub mailer: Arc<Mailer>,
     /// The catalog-wide rule numbers (skilling lag, renewal window, association limits).
     pub rules: Arc<Rules>,
+    /// Where card payments and their refunds go.
+    pub gateway: Arc<dyn PaymentGateway>,
 }

@@ -28,6 +28,8 @@ pub enum Permission {
     MembershipManage,
     /// Create, publish and list marketplace offers.
     MarketplaceManage,
+    /// Read orders, invoices and credit notes.
+    BillingRead,
 }
 
 const HOLDERS: &[(Permission, &[Role])] = &[
@@ -66,10 +68,15 @@ const HOLDERS: &[(Permission, &[Role])] = &[
             MarketplaceDeveloper,
         ],
     ),
+    // "Bills and payments": the billing admin, and the admins who buy and manage the account.
+    (
+        Permission::BillingRead,
+        &[GlobalAdmin, AccountAdmin, BillingAdmin, MpnPartnerAdmin],
+    ),
 ];
 
 impl Permission {
-    pub const ALL: [Permission; 9] = [
+    pub const ALL: [Permission; 10] = [
         Permission::AccountRead,
         Permission::AccountWrite,
         Permission::UsersRead,
@@ -79,6 +86,7 @@ impl Permission {
         Permission::MembershipRead,
         Permission::MembershipManage,
         Permission::MarketplaceManage,
+        Permission::BillingRead,
     ];
 
     pub const fn id(self) -> &'static str {
@@ -92,6 +100,7 @@ impl Permission {
             Permission::MembershipRead => "membership.read",
             Permission::MembershipManage => "membership.manage",
             Permission::MarketplaceManage => "marketplace.manage",
+            Permission::BillingRead => "billing.read",
         }
     }
 

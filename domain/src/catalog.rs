@@ -161,6 +161,10 @@ pub struct Program {
     pub benefit_packs: Vec<BenefitPack>,
     /// Programs sharing a group are exclusive: one active membership among them per account.
     pub exclusive_group: Option<String>,
+    /// Programs sharing a fee group share one yearly fee and one anniversary (the Solutions
+    /// Partner designations): a designation added later is not charged again.
+    #[serde(default)]
+    pub fee_group: Option<String>,
     pub scoring: Option<Scoring>,
 }
 
@@ -338,6 +342,9 @@ impl Program {
         for (i, (list, benefit)) in benefits.enumerate() {
             push(check_identifier(&format!("{list}[{i}].id"), &benefit.id));
             push(check_text(&format!("{list}[{i}].name"), &benefit.name, 200));
+        }
+        if let Some(group) = &self.fee_group {
+            push(check_identifier("fee_group", group));
         }
         if let Some(group) = &self.exclusive_group {
             push(check_identifier("exclusive_group", group));

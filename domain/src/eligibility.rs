@@ -23,6 +23,10 @@ pub enum CheckCode {
     CapabilityScore,
     ExclusiveGroup,
     NoDuplicateMembership,
+    /// Renewals only: the membership is in its renewal window.
+    RenewalWindow,
+    /// Orders only: no unpaid order for the program is still payable.
+    NoOpenOrder,
 }
 
 impl CheckCode {
@@ -39,6 +43,8 @@ impl CheckCode {
             CheckCode::CapabilityScore => "capability_score",
             CheckCode::ExclusiveGroup => "exclusive_group",
             CheckCode::NoDuplicateMembership => "no_duplicate_membership",
+            CheckCode::RenewalWindow => "renewal_window",
+            CheckCode::NoOpenOrder => "no_open_order",
         }
     }
 }
@@ -86,6 +92,8 @@ pub struct Held {
     pub status: Status,
     /// When it stops blocking a new membership (its expiry), if known.
     pub ends_at: Option<DateTime<Utc>>,
+    /// When its renewal window opens (its anniversary), for a renewable membership.
+    pub renewal_opens_at: Option<DateTime<Utc>>,
 }
 
 impl Held {
@@ -118,6 +126,10 @@ pub struct Facts<'a> {
     pub score: Option<ScoreOutlook>,
     /// The benefit pack asked about, if any.
     pub benefit_pack: Option<&'a str>,
+    /// The question is about renewing the membership of the program, not joining it.
+    pub renewal: bool,
+    /// The payment deadline of an unpaid order for the program, while it can still be paid.
+    pub open_order_until: Option<DateTime<Utc>>,
 }
 
 impl Facts<'_> {
@@ -279,6 +291,82 @@ pub fn evaluate(program: &Program, facts: &Facts) -> Eligibility {
         };
         checks.push(check);
     }
+    if facts.renewal {
+        checks.push(renewal_window(program, facts));
+    } else {
+        exclusive_and_duplicate(program, facts, &mut checks);
+    }
+    if let Some(deadline) = facts.open_order_until {
+        checks.push(
+            Check::new(
+                NoOpenOrder,
+                false,
+                format!(
+                    "An unpaid order for this program can be paid until {}; pay or cancel it first.",
+                    deadline.to_rfc3339()
+                ),
+            )
+            .from(Some(deadline + chrono::Duration::seconds(1))),
+        );
+    }
+
+    Eligibility {
+        program_id: program.id.clone(),
+        eligible: checks.iter().all(|check| check.satisfied),
+        checks,
+    }
+}
+
+/// Renewing needs the program's membership in its renewal window (anniversary to its end).
+fn renewal_window(program: &Program, facts: &Facts) -> Check {
+    let held = facts
+        .memberships
+        .iter()
+        .filter(|m| m.program_id == program.id)
+        .max_by_key(|m| m.ends_at);
+    match held {
+        Some(m) if m.status == Status::RenewalDue => Check::new(
+            CheckCode::RenewalWindow,
+            true,
+            format!(
+                "The renewal window is open{}.",
+                m.ends_at
+                    .map(|end| format!(" until {}", end.to_rfc3339()))
+                    .unwrap_or_default()
+            ),
+        ),
+        Some(m) if m.status == Status::Active && m.renewal_opens_at.is_some() => Check::new(
+            CheckCode::RenewalWindow,
+            false,
+            format!(
+                "The renewal window opens at the anniversary, {}.",
+                m.renewal_opens_at
+                    .map(|at| at.to_rfc3339())
+                    .unwrap_or_default()
+            ),
+        )
+        .from(m.renewal_opens_at),
+        Some(m) if m.status == Status::Expired => Check::new(
+            CheckCode::RenewalWindow,
+            false,
+            "The renewal window has closed and the membership expired; purchase it afresh.",
+        ),
+        Some(m) if m.status.is_in_force() => Check::new(
+            CheckCode::RenewalWindow,
+            false,
+            "This membership cannot be renewed.",
+        ),
+        _ => Check::new(
+            CheckCode::RenewalWindow,
+            false,
+            "The account holds no membership of this program to renew.",
+        ),
+    }
+}
+
+/// One membership per exclusive group, and no second membership of a program in force.
+fn exclusive_and_duplicate(program: &Program, facts: &Facts, checks: &mut Vec<Check>) {
+    use CheckCode::*;
     if let Some(group) = &program.exclusive_group {
         let blocking = facts
             .memberships
@@ -321,10 +409,4 @@ pub fn evaluate(program: &Program, facts: &Facts) -> Eligibility {
             "The account has no membership of this program in force.",
         ),
     });
-
-    Eligibility {
-        program_id: program.id.clone(),
-        eligible: checks.iter().all(|check| check.satisfied),
-        checks,
-    }
 }

@@ -108,6 +108,30 @@ uuid_id!(
     /// A commercial marketplace offer.
     OfferId
 );
+uuid_id!(
+    /// A purchase or renewal of a paid program.
+    OrderId
+);
+uuid_id!(
+    /// An invoice or credit note.
+    InvoiceId
+);
+uuid_id!(
+    /// Money paid back for an order.
+    RefundId
+);
+uuid_id!(
+    /// A benefit granted by a membership.
+    BenefitId
+);
+uuid_id!(
+    /// A support request.
+    SupportRequestId
+);
+uuid_id!(
+    /// A note on a support request.
+    SupportNoteId
+);
 
 /// The public, human-facing PartnerID of an account: a seven-digit number, as in the portal.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]

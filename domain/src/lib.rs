@@ -6,6 +6,7 @@ pub mod access;
 pub mod account;
 pub mod action_center;
 pub mod catalog;
+pub mod commerce;
 pub mod country;
 pub mod eligibility;
 pub mod email;

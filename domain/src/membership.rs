@@ -44,6 +44,8 @@ pub enum Source {
     Application,
     /// Granted by an operator.
     OperatorGrant,
+    /// Bought with an order.
+    Purchase,
 }
 
 impl Source {
@@ -53,6 +55,7 @@ impl Source {
             Source::Enrollment => "enrollment",
             Source::Application => "application",
             Source::OperatorGrant => "operator_grant",
+            Source::Purchase => "purchase",
         }
     }
 
@@ -62,6 +65,7 @@ impl Source {
             Self::Enrollment,
             Self::Application,
             Self::OperatorGrant,
+            Self::Purchase,
         ]
         .into_iter()
         .find(|source| source.id() == id)

@@ -315,6 +315,128 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    orders (account_id, id) {
+        account_id -> Text,
+        id -> Text,
+        number -> BigInt,
+        program_id -> Text,
+        kind -> Text,
+        payment_method -> Text,
+        standing -> Text,
+        benefit_pack -> Nullable<Text>,
+        currency -> Text,
+        subtotal_minor -> BigInt,
+        tax_minor -> BigInt,
+        total_minor -> BigInt,
+        tax_rate_bps -> Integer,
+        refunded_minor -> BigInt,
+        membership_id -> Nullable<Text>,
+        covered_by -> Nullable<Text>,
+        wire_reference -> Nullable<Text>,
+        gateway_charge -> Nullable<Text>,
+        failure_code -> Nullable<Text>,
+        failure_message -> Nullable<Text>,
+        placed_by -> Text,
+        placed_at -> Timestamp,
+        pay_by -> Nullable<Timestamp>,
+        paid_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+        expiry_raised_at -> Nullable<Timestamp>,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    invoices (account_id, id) {
+        account_id -> Text,
+        id -> Text,
+        number -> BigInt,
+        kind -> Text,
+        order_id -> Text,
+        credits_invoice_id -> Nullable<Text>,
+        currency -> Text,
+        subtotal_minor -> BigInt,
+        tax_minor -> BigInt,
+        total_minor -> BigInt,
+        tax_rate_bps -> Integer,
+        lines -> Text,
+        buyer -> Text,
+        payment_method -> Text,
+        payment_reference -> Nullable<Text>,
+        issued_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    refunds (account_id, id) {
+        account_id -> Text,
+        id -> Text,
+        order_id -> Text,
+        amount_minor -> BigInt,
+        currency -> Text,
+        gateway_refund -> Nullable<Text>,
+        credit_note_id -> Nullable<Text>,
+        support_request_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    benefits (account_id, id) {
+        account_id -> Text,
+        id -> Text,
+        membership_id -> Text,
+        order_id -> Nullable<Text>,
+        program_id -> Text,
+        catalog_benefit -> Text,
+        kind -> Text,
+        name -> Text,
+        quantity -> Integer,
+        granted_at -> Timestamp,
+        valid_until -> Nullable<Timestamp>,
+        assignee_user_id -> Nullable<Text>,
+        activated_at -> Nullable<Timestamp>,
+        reassignments -> Integer,
+        product_key -> Nullable<Text>,
+        key_revealed_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    support_requests (account_id, id) {
+        account_id -> Text,
+        id -> Text,
+        number -> BigInt,
+        created_by -> Text,
+        category -> Text,
+        title -> Text,
+        description -> Text,
+        severity -> Text,
+        status -> Text,
+        order_id -> Nullable<Text>,
+        decision -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        closed_at -> Nullable<Timestamp>,
+        version -> BigInt,
+    }
+}
+
+diesel::table! {
+    support_notes (account_id, request_id, id) {
+        account_id -> Text,
+        request_id -> Text,
+        id -> Text,
+        author_kind -> Text,
+        author -> Text,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -335,4 +457,10 @@ diesel::allow_tables_to_appear_in_same_query!(
     performance_records,
     program_applications,
     marketplace_offers,
+    orders,
+    invoices,
+    refunds,
+    benefits,
+    support_requests,
+    support_notes,
 );

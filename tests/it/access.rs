@@ -2,7 +2,7 @@
 //! My roles, and directory switching.
 
 use crate::dual_test;
-use crate::harness::{Reply, TestApp, account_body, program_definition};
+use crate::harness::{Reply, TestApp, account_body, paid_program_definition, program_definition};
 use reqwest::Method;
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -45,6 +45,13 @@ struct Fixture {
     partner_id: String,
     membership_id: String,
     application_id: String,
+    /// A paid card order, its invoice, and two of its benefits.
+    order_id: String,
+    invoice_id: String,
+    credit_id: String,
+    software_id: String,
+    /// The owner's support request.
+    request_id: String,
     serial: std::cell::Cell<u32>,
 }
 
@@ -113,7 +120,31 @@ impl Fixture {
             .expect("the base membership")
             .to_owned();
         let application_id = apply(app, &owner, "probe_application").await;
+        let order_id = app.bought(&owner, "probe_paid").await["id"]
+            .as_str()
+            .expect("order")
+            .to_owned();
+        let invoice_id = app.get("/v1/invoices", Some(&owner)).await.json()["items"][0]["id"]
+            .as_str()
+            .expect("invoice")
+            .to_owned();
+        let benefits = app.get("/v1/benefits", Some(&owner)).await.json();
+        let benefit = |kind: &str| {
+            benefits["items"]
+                .as_array()
+                .and_then(|items| items.iter().find(|b| b["kind"] == kind))
+                .and_then(|b| b["id"].as_str())
+                .expect("benefit")
+                .to_owned()
+        };
+        let (credit_id, software_id) = (benefit("azure_credit"), benefit("software"));
+        let request_id = open_request(app, &owner).await;
         Fixture {
+            order_id,
+            invoice_id,
+            credit_id,
+            software_id,
+            request_id,
             partner_id,
             membership_id,
             application_id,
@@ -181,6 +212,22 @@ impl Fixture {
         reply.json()["id"].as_str().expect("id").to_owned()
     }
 
+    /// A wire order of a fresh paid program, awaiting payment.
+    async fn fresh_wire_order(&self, app: &TestApp) -> Value {
+        self.serial.set(self.serial.get() + 1);
+        let program = format!("wired_{}", self.serial.get());
+        let made = app.put_program(&program, &paid_program_definition()).await;
+        assert!(made.status.is_success(), "{}", made.text);
+        let reply = app
+            .order(
+                &self.owner,
+                &json!({"program_id": program, "kind": "purchase", "payment_method": "wire_transfer"}),
+            )
+            .await;
+        assert_eq!(reply.status, 201, "{}", reply.text);
+        reply.json()
+    }
+
     async fn fresh_app(&self, app: &TestApp) -> String {
         let reply = app
             .post_json(
@@ -192,6 +239,19 @@ impl Fixture {
         assert_eq!(reply.status, 201, "{}", reply.text);
         reply.json()["app"]["id"].as_str().expect("id").to_owned()
     }
+}
+
+/// Opens a technical support request as `token`; returns its id.
+async fn open_request(app: &TestApp, token: &str) -> String {
+    let reply = app
+        .post_json(
+            "/v1/support/requests",
+            token,
+            &json!({"category": "technical", "title": "Probe request"}),
+        )
+        .await;
+    assert_eq!(reply.status, 201, "{}", reply.text);
+    reply.json()["id"].as_str().expect("id").to_owned()
 }
 
 /// Creates an application-only program `program` and applies for it; returns the application.
@@ -336,6 +396,27 @@ async fn probe(
                 Some(token),
             )
             .await
+        }
+        ("GET", "/v1/orders/{order_id}" | "/v1/orders/{order_id}/refund-eligibility") => {
+            app.get(&path.replace("{order_id}", &fx.order_id), Some(token))
+                .await
+        }
+        ("GET", "/v1/invoices/{invoice_id}" | "/v1/invoices/{invoice_id}/pdf") => {
+            app.get(&path.replace("{invoice_id}", &fx.invoice_id), Some(token))
+                .await
+        }
+        ("GET", "/v1/benefits/{benefit_id}") => {
+            app.get(&format!("/v1/benefits/{}", fx.credit_id), Some(token))
+                .await
+        }
+        ("GET", "/v1/support/requests/{request_id}") => {
+            // A person sees their own requests; an app cannot open one.
+            let id = match token_is_user(app, token).await {
+                true => open_request(app, token).await,
+                false => fx.request_id.clone(),
+            };
+            app.get(&format!("/v1/support/requests/{id}"), Some(token))
+                .await
         }
         ("GET", _) => app.get(path, Some(token)).await,
         ("POST", "/v1/accounts") => app.post_json(path, token, &account_body()).await,
@@ -598,6 +679,96 @@ async fn probe(
             ))
             .await
         }
+        ("POST", "/v1/orders") => {
+            fx.serial.set(fx.serial.get() + 1);
+            let program = format!("bought_{}", fx.serial.get());
+            let made = app.put_program(&program, &paid_program_definition()).await;
+            assert!(made.status.is_success(), "{}", made.text);
+            app.send(
+                request(Method::POST, path)
+                    .header("idempotency-key", Uuid::now_v7().to_string())
+                    .json(&json!({"program_id": program, "kind": "purchase", "payment_method": "credit_card", "card_token": "tok_test_approve"})),
+            )
+            .await
+        }
+        ("POST", "/v1/orders/{order_id}/cancel") => {
+            let order = fx.fresh_wire_order(app).await;
+            app.send(request(
+                Method::POST,
+                &format!("/v1/orders/{}/cancel", order["id"].as_str().expect("id")),
+            ))
+            .await
+        }
+        ("POST", "/v1/operator/orders/{order_id}/wire-received") => {
+            let order = fx.fresh_wire_order(app).await;
+            app.post_json(
+                &format!(
+                    "/v1/operator/orders/{}/wire-received",
+                    order["id"].as_str().expect("id")
+                ),
+                token,
+                &json!({"amount": order["total"], "received_at": order["placed_at"], "reference": order["wire"]["reference"]}),
+            )
+            .await
+        }
+        ("POST", "/v1/sandbox/orders/{order_id}/wire-received") => {
+            let order = fx.fresh_wire_order(app).await;
+            app.post_json(
+                &format!(
+                    "/v1/sandbox/orders/{}/wire-received",
+                    order["id"].as_str().expect("id")
+                ),
+                token,
+                &json!({}),
+            )
+            .await
+        }
+        ("POST", "/v1/benefits/{benefit_id}/activate") => {
+            // Activating for the same person again changes nothing, so every probe succeeds.
+            app.post_json(
+                &format!("/v1/benefits/{}/activate", fx.credit_id),
+                token,
+                &json!({"assignee_user_id": fx.owner_id}),
+            )
+            .await
+        }
+        ("POST", "/v1/benefits/{benefit_id}/reveal-key") => {
+            app.send(request(
+                Method::POST,
+                &format!("/v1/benefits/{}/reveal-key", fx.software_id),
+            ))
+            .await
+        }
+        ("POST", "/v1/support/requests") => {
+            app.post_json(
+                path,
+                token,
+                &json!({"category": "technical", "title": "Probe request"}),
+            )
+            .await
+        }
+        ("PATCH", "/v1/support/requests/{request_id}") => {
+            let id = match token_is_user(app, token).await {
+                true => open_request(app, token).await,
+                false => fx.request_id.clone(),
+            };
+            app.send(
+                request(Method::PATCH, &format!("/v1/support/requests/{id}"))
+                    .json(&json!({"note": "More detail."})),
+            )
+            .await
+        }
+        ("POST", "/v1/operator/accounts/{account_id}/support/requests/{request_id}/replies") => {
+            app.post_json(
+                &format!(
+                    "/v1/operator/accounts/{}/support/requests/{}/replies",
+                    fx.account_id, fx.request_id
+                ),
+                token,
+                &json!({"body": "We are looking into it."}),
+            )
+            .await
+        }
         ("POST", "/v1/sandbox/clock") => {
             app.post_json(path, token, &json!({"advance_seconds": 1}))
                 .await
@@ -725,7 +896,7 @@ dual_test! {
         let roles = app.get("/v1/me/roles", Some(&mpn)).await.json();
         assert_eq!(roles["roles"], json!(["mpn_partner_admin"]));
         assert_eq!(roles["workspaces"], json!(["account_settings", "action_center", "benefits", "insights", "membership", "help_support"]));
-        assert_eq!(roles["permissions"], json!(["account.read", "users.read", "membership.read", "membership.manage"]));
+        assert_eq!(roles["permissions"], json!(["account.read", "users.read", "membership.read", "membership.manage", "billing.read"]));
         assert_eq!(roles["grants"], json!([]));
         // Only people have an access view.
         app.get("/v1/me/access", Some(&app.operator_token())).await.assert_problem(403, "principal_not_allowed");
@@ -777,4 +948,9 @@ dual_test! {
                 .assert_problem(404, "not_found");
         }
     }
+}
+
+/// Whether `token` is a person's (people may open support requests; apps and operators not).
+async fn token_is_user(app: &TestApp, token: &str) -> bool {
+    app.get("/v1/me", Some(token)).await.json()["kind"] == "user"
 }

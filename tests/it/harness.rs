@@ -405,6 +405,32 @@ impl TestApp {
         reply.json()["now"].as_str().expect("now").to_owned()
     }
 
+    /// Places an order with a fresh `Idempotency-Key`.
+    pub async fn order(&self, token: &str, body: &Value) -> Reply {
+        self.send(
+            self.request(Method::POST, "/v1/orders")
+                .bearer_auth(token)
+                .header("idempotency-key", Uuid::now_v7().to_string())
+                .json(body),
+        )
+        .await
+    }
+
+    /// Creates a paid program `id` (USD 100.00 a year, with an Azure credit, a software key and
+    /// a marketing benefit) and buys it by card for `token`'s account; returns the paid order.
+    pub async fn bought(&self, token: &str, id: &str) -> Value {
+        let made = self.put_program(id, &paid_program_definition()).await;
+        assert!(made.status.is_success(), "{}", made.text);
+        let reply = self
+            .order(
+                token,
+                &json!({"program_id": id, "kind": "purchase", "payment_method": "credit_card", "card_token": "tok_test_approve"}),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+        reply.json()
+    }
+
     /// Creates (or replaces, as `*`) a program as the operator.
     pub async fn put_program(&self, id: &str, definition: &Value) -> Reply {
         self.put_json(
@@ -415,6 +441,19 @@ impl TestApp {
         )
         .await
     }
+}
+
+/// A paid program (USD 100.00 a year, bought by order) with an Azure credit, a software key
+/// and a marketing benefit, without verification or other prerequisites.
+pub fn paid_program_definition() -> Value {
+    let mut definition = program_definition("purchase");
+    definition["fee"] = json!({"amount_minor": 10000, "currency": "USD"});
+    definition["benefits"] = json!([
+        {"id": "credit", "kind": "azure_credit", "name": "Azure monthly credit", "quantity": 1},
+        {"id": "keys", "kind": "software", "name": "Software keys", "quantity": 1},
+        {"id": "gtm", "kind": "marketing", "name": "Go-to-market", "quantity": 1}
+    ]);
+    definition
 }
 
 /// A free program definition, joined as `enrollment` says, without verification or other

@@ -2,7 +2,7 @@
 //! token answers 404, and A's rows stay as they were.
 
 use crate::dual_test;
-use crate::harness::{TestApp, program_definition};
+use crate::harness::{TestApp, paid_program_definition, program_definition};
 use reqwest::Method;
 use serde_json::{Value, json};
 
@@ -19,6 +19,10 @@ async fn snapshot(app: &TestApp, owner: &str, user: &str) -> Vec<Value> {
         "/v1/program-applications",
         "/v1/partner-links",
         "/v1/marketplace/offers",
+        "/v1/orders",
+        "/v1/invoices",
+        "/v1/benefits",
+        "/v1/support/requests",
     ] {
         state.push(app.get(path, Some(owner)).await.json());
     }
@@ -41,6 +45,8 @@ dual_test! {
 
         let a_membership = app.get("/v1/memberships", Some(&a_owner)).await.json()["items"][0]["id"]
             .as_str().expect("membership").to_owned();
+        let made = app.put_program("probe_wired", &paid_program_definition()).await;
+        assert_eq!(made.status, 201, "{}", made.text);
         let made = app.put_program("probe_application", &program_definition("application")).await;
         assert_eq!(made.status, 201, "{}", made.text);
         let a_application = app.post_json("/v1/program-applications", &a_owner, &json!({"program_id": "probe_application", "evidence": "Audit 1."})).await.json()["id"]
@@ -49,6 +55,14 @@ dual_test! {
             .as_str().expect("link").to_owned();
         let a_offer = app.post_json("/v1/marketplace/offers", &a_owner, &json!({"name": "Offer", "transactable": true})).await.json()["id"]
             .as_str().expect("offer").to_owned();
+
+        let a_order = app.bought(&a_owner, "probe_paid").await["id"].as_str().expect("order").to_owned();
+        let a_wire = app.order(&a_owner, &json!({"program_id": "probe_wired", "kind": "purchase", "payment_method": "wire_transfer"})).await;
+        let a_wire = a_wire.json()["id"].as_str().map(str::to_owned).unwrap_or_else(|| panic!("wire order: {}", a_wire.text));
+        let a_invoice = app.get("/v1/invoices", Some(&a_owner)).await.json()["items"][0]["id"].as_str().expect("invoice").to_owned();
+        let a_benefit = app.get("/v1/benefits", Some(&a_owner)).await.json()["items"][0]["id"].as_str().expect("benefit").to_owned();
+        let a_request = app.post_json("/v1/support/requests", &a_owner, &json!({"category": "billing", "title": "Invoice address"})).await.json()["id"]
+            .as_str().expect("request").to_owned();
 
         // B is a global admin of its own account, with every permission there.
         let (_, b_owner, _) = app.create_account_as("owner@fabrikam.com").await;
@@ -68,6 +82,17 @@ dual_test! {
             (Method::GET, format!("/v1/program-applications/{a_application}"), None),
             (Method::DELETE, format!("/v1/partner-links/{a_link}"), None),
             (Method::POST, format!("/v1/marketplace/offers/{a_offer}/publish"), None),
+            (Method::GET, format!("/v1/orders/{a_order}"), None),
+            (Method::GET, format!("/v1/orders/{a_order}/refund-eligibility"), None),
+            (Method::POST, format!("/v1/orders/{a_wire}/cancel"), None),
+            (Method::POST, format!("/v1/sandbox/orders/{a_wire}/wire-received"), Some(json!({}))),
+            (Method::GET, format!("/v1/invoices/{a_invoice}"), None),
+            (Method::GET, format!("/v1/invoices/{a_invoice}/pdf"), None),
+            (Method::GET, format!("/v1/benefits/{a_benefit}"), None),
+            (Method::POST, format!("/v1/benefits/{a_benefit}/activate"), Some(json!({"assignee_user_id": a_user_id}))),
+            (Method::POST, format!("/v1/benefits/{a_benefit}/reveal-key"), None),
+            (Method::GET, format!("/v1/support/requests/{a_request}"), None),
+            (Method::PATCH, format!("/v1/support/requests/{a_request}"), Some(json!({"note": "Mallory was here."}))),
         ];
         // Every id-bearing partner route is in the matrix.
         let spec = app.get("/openapi.json", None).await.json();
@@ -102,9 +127,12 @@ dual_test! {
                 let reply = app.send(request).await;
                 // Switching and the Action Center are for people: B's app is refused before
                 // any lookup.
-                let person_only = path.ends_with("/switch") || path.contains("/action-center/");
+                let person_only = path.ends_with("/switch") || path.contains("/action-center/") || path.contains("/support/");
                 if token == &b_app && person_only {
                     reply.assert_problem(403, "principal_not_allowed");
+                } else if path.starts_with("/v1/sandbox/") {
+                    // B is a live account: sandbox routes refuse it before any lookup.
+                    reply.assert_problem(409, "not_a_sandbox");
                 } else {
                     reply.assert_problem(404, "not_found");
                 }

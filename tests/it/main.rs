@@ -9,6 +9,7 @@ mod action_center;
 mod apps;
 mod audit;
 mod auth;
+mod commerce;
 mod conventions;
 mod idempotency;
 mod isolation;

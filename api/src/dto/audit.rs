@@ -4,13 +4,22 @@ use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 use uuid::Uuid;
 
-use super::me::PrincipalKind;
+/// The kind of actor: a caller's kind, or `system` for what time alone decides (a wire order
+/// expiring unpaid).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ActorKind {
+    User,
+    App,
+    Operator,
+    System,
+}
 
 /// Who made a change.
 #[derive(Debug, Serialize, ToSchema)]
 pub struct AuditActor {
-    pub kind: PrincipalKind,
-    /// Email for users and operators, client id for apps.
+    pub kind: ActorKind,
+    /// Email for users and operators, client id for apps, `partner-center` for the system.
     #[schema(example = "jane.doe@contoso.com")]
     pub id: String,
 }
@@ -25,7 +34,11 @@ pub struct AuditRecord {
     /// `verification.evidence_uploaded`, `user.created`, `user.updated`, `user.deleted`,
     /// `user.roles_changed`, `app.created`, `app.secret_rotated`, `app.deleted`,
     /// `action_center.item_archived`, `preferences.updated`,
-    /// `preferences.verification_code_sent`, `preferences.contact_email_verified`.
+    /// `preferences.verification_code_sent`, `preferences.contact_email_verified`,
+    /// `membership.activated`, `membership.renewed`, `order.placed`, `order.failed`,
+    /// `order.paid`, `order.cancelled`, `order.expired`, `refund.completed`,
+    /// `benefit.activated`, `benefit.reassigned`, `benefit.key_revealed`,
+    /// `support_request.opened`, `support_request.updated`.
     #[schema(example = "user.roles_changed")]
     pub action: String,
     /// `account`, `user`, `app`, `evidence`, `action_center_item`.
@@ -44,9 +57,12 @@ impl From<&Record> for AuditRecord {
             id: record.id.as_uuid(),
             at: record.at,
             actor: AuditActor {
-                kind: domain::principal::PrincipalKind::parse(&record.actor.kind)
-                    .map(Into::into)
-                    .unwrap_or(PrincipalKind::User),
+                kind: match record.actor.kind.as_str() {
+                    "app" => ActorKind::App,
+                    "operator" => ActorKind::Operator,
+                    "system" => ActorKind::System,
+                    _ => ActorKind::User,
+                },
                 id: record.actor.id.clone(),
             },
             action: record.action.clone(),

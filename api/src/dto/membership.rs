@@ -36,6 +36,11 @@ pub enum CheckCode {
     ExclusiveGroup,
     /// No membership of this program is pending payment, active or renewal due.
     NoDuplicateMembership,
+    /// Renewal orders: the program's membership is in its renewal window (from the
+    /// anniversary for 30 days); `satisfied_from` says when it opens.
+    RenewalWindow,
+    /// Orders: no unpaid wire order for the program can still be paid.
+    NoOpenOrder,
 }
 
 impl From<domain::eligibility::CheckCode> for CheckCode {
@@ -53,6 +58,8 @@ impl From<domain::eligibility::CheckCode> for CheckCode {
             C::CapabilityScore => CheckCode::CapabilityScore,
             C::ExclusiveGroup => CheckCode::ExclusiveGroup,
             C::NoDuplicateMembership => CheckCode::NoDuplicateMembership,
+            C::RenewalWindow => CheckCode::RenewalWindow,
+            C::NoOpenOrder => CheckCode::NoOpenOrder,
         }
     }
 }
@@ -163,6 +170,8 @@ pub enum MembershipSource {
     Enrollment,
     Application,
     OperatorGrant,
+    /// Bought with an order (`POST /v1/orders`).
+    Purchase,
 }
 
 impl From<domain::membership::Source> for MembershipSource {
@@ -173,6 +182,7 @@ impl From<domain::membership::Source> for MembershipSource {
             S::Enrollment => MembershipSource::Enrollment,
             S::Application => MembershipSource::Application,
             S::OperatorGrant => MembershipSource::OperatorGrant,
+            S::Purchase => MembershipSource::Purchase,
         }
     }
 }

@@ -5,6 +5,7 @@ pub mod account;
 pub mod action_center;
 pub mod app;
 pub mod audit;
+pub mod commerce;
 pub mod health;
 pub mod marketplace;
 pub mod me;

@@ -204,6 +204,11 @@ pub struct ProgramDefinition {
     /// Programs sharing a group are exclusive: one membership among them per account (the
     /// Action Pack rule).
     pub exclusive_group: Option<String>,
+    /// Programs sharing a fee group share one yearly fee and one anniversary: a Solutions
+    /// Partner designation added later shares the first one's anniversary and is not charged
+    /// again.
+    #[serde(default)]
+    pub fee_group: Option<String>,
     /// The capability-score rules, for Solutions Partner designations.
     pub scoring: Option<Scoring>,
 }

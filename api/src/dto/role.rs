@@ -140,6 +140,8 @@ pub enum Permission {
     MembershipManage,
     #[serde(rename = "marketplace.manage")]
     MarketplaceManage,
+    #[serde(rename = "billing.read")]
+    BillingRead,
 }
 
 impl From<domain::access::Permission> for Permission {
@@ -155,6 +157,7 @@ impl From<domain::access::Permission> for Permission {
             P::MembershipRead => Permission::MembershipRead,
             P::MembershipManage => Permission::MembershipManage,
             P::MarketplaceManage => Permission::MarketplaceManage,
+            P::BillingRead => Permission::BillingRead,
         }
     }
 }

@@ -95,7 +95,7 @@ impl Reply {
     }
 
     /// A refusal as a reply, so it can be stored and replayed like a success.
-    fn problem(error: &ApiError, request_id: String) -> Self {
+    pub fn problem(error: &ApiError, request_id: String) -> Self {
         let mut headers = vec![(CONTENT_TYPE, PROBLEM_JSON.to_owned())];
         headers.extend(error.headers().iter().cloned());
         Self {

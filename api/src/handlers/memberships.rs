@@ -26,7 +26,7 @@ use crate::dto::membership::{
     CreateApplicationRequest, CreateMembershipRequest, GrantMembershipRequest, Membership,
     MembershipList, MembershipQuery,
 };
-use crate::enrollment::{self, Context, not_eligible};
+use crate::enrollment::{self, Context, check_pack, not_eligible};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::idempotency::{self, IdempotencyKey, Reply};
 use crate::extract::json::{JsonBody, validate};
@@ -34,32 +34,6 @@ use crate::extract::pagination::{page_of, page_request, page_response};
 use crate::state::AppState;
 
 const IDEMPOTENCY_DOC: &str = "Makes the request safe to retry (see `create_account`).";
-
-/// A program with benefit packs needs one chosen; one without refuses a pack.
-fn check_pack(program: &Program, pack: Option<&str>) -> Result<(), ApiError> {
-    match (program.benefit_packs.is_empty(), pack) {
-        (false, None) => Err(ApiError::validation([FieldError::new(
-            "benefit_pack",
-            "required",
-            format!(
-                "{} offers benefit packs ({}): choose one",
-                program.id,
-                program
-                    .benefit_packs
-                    .iter()
-                    .map(|p| p.id.as_str())
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        )])),
-        (true, Some(_)) => Err(ApiError::validation([FieldError::new(
-            "benefit_pack",
-            "not_allowed",
-            format!("{} has no benefit packs", program.id),
-        )])),
-        _ => Ok(()),
-    }
-}
 
 /// Join a free program.
 ///
@@ -110,7 +84,7 @@ pub async fn create_membership(
                 return Err(ApiError::new(
                     ErrorCode::PurchaseRequired,
                     format!(
-                        "{} is paid: it is joined by purchase (an order), not with POST /v1/memberships. This server does not take orders yet.",
+                        "{} is paid: it is joined by purchase, with POST /v1/orders.",
                         program.id
                     ),
                 ));
@@ -152,6 +126,7 @@ pub async fn create_membership(
             request.benefit_pack.as_deref(),
             context.now,
             json!({}),
+            &rules,
         )?;
         Ok(Reply::json(
             StatusCode::CREATED,
@@ -332,6 +307,7 @@ pub async fn grant_membership(
             request.benefit_pack.as_deref(),
             context.now,
             json!({"reason": request.reason}),
+            &rules,
         )?;
         Reply::json(
             StatusCode::CREATED,
@@ -630,6 +606,7 @@ pub async fn decide_application(
                     None,
                     context.now,
                     json!({"application_id": application.id.to_string()}),
+                    &rules,
                 )?;
                 record_decision(conn, &scope, &program, &application, true, None, Some(created.id), context.now)?
             }

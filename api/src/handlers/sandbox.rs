@@ -15,6 +15,7 @@ use serde_json::json;
 use crate::access;
 use crate::audit;
 use crate::auth::Authenticated;
+use crate::billing;
 use crate::db;
 use crate::dto::account::{Account, VerificationDecision};
 use crate::dto::sandbox::{AdvanceClockRequest, SandboxClock};
@@ -144,6 +145,8 @@ pub async fn advance_clock(
                 json!({"from": now, "to": to}),
                 to,
             )?;
+            // What the new time decides is announced at once (wire orders expiring unpaid).
+            billing::announce_expiries(conn, scope, to)?;
             let account = accounts::get(conn, scope)?;
             Ok(SandboxClock {
                 now: to,

@@ -93,6 +93,20 @@ pub fn activate(
     activated_at: DateTime<Utc>,
 ) -> DbResult<MembershipRecord> {
     let term = Term::new(activated_at, program.term_days, program.renewable);
+    activate_for_term(conn, scope, program, source, benefit_pack, term)
+}
+
+/// A membership with the given term: a designation of a fee group shares the anniversary of
+/// the one whose fee was paid.
+pub fn activate_for_term(
+    conn: &mut DbConnection,
+    scope: &AccountScope,
+    program: &Program,
+    source: Source,
+    benefit_pack: Option<&str>,
+    term: Term,
+) -> DbResult<MembershipRecord> {
+    let activated_at = term.activated_at;
     let row = MembershipRow {
         account_id: scope.key(),
         id: MembershipId::generate().to_string(),
@@ -138,4 +152,50 @@ pub fn get(
         .optional()?
         .map(MembershipRecord::try_from)
         .transpose()
+}
+
+/// Extends a membership to `anniversary` (a renewal), with the benefit pack chosen for the new
+/// term, if it is still at its version.
+pub fn renew(
+    conn: &mut DbConnection,
+    scope: &AccountScope,
+    membership: &MembershipRecord,
+    anniversary: DateTime<Utc>,
+    benefit_pack: Option<&str>,
+    now: DateTime<Utc>,
+) -> DbResult<bool> {
+    let changed = diesel::update(
+        memberships::table
+            .find((scope.key(), membership.id.to_string()))
+            .filter(memberships::version.eq(membership.version)),
+    )
+    .set((
+        memberships::anniversary_at.eq(Some(to_db_time(anniversary))),
+        memberships::benefit_pack.eq(benefit_pack),
+        memberships::updated_at.eq(to_db_time(now)),
+        memberships::version.eq(membership.version + 1),
+    ))
+    .execute(conn)?;
+    Ok(changed == 1)
+}
+
+/// Cancels memberships (a granted refund).
+pub fn cancel(
+    conn: &mut DbConnection,
+    scope: &AccountScope,
+    ids: &[MembershipId],
+    now: DateTime<Utc>,
+) -> DbResult<usize> {
+    Ok(diesel::update(
+        memberships::table
+            .filter(memberships::account_id.eq(scope.key()))
+            .filter(memberships::id.eq_any(ids.iter().map(|id| id.to_string())))
+            .filter(memberships::standing.ne(Standing::Cancelled.id())),
+    )
+    .set((
+        memberships::standing.eq(Standing::Cancelled.id()),
+        memberships::updated_at.eq(to_db_time(now)),
+        memberships::version.eq(memberships::version + 1),
+    ))
+    .execute(conn)?)
 }

@@ -6,14 +6,17 @@ pub mod action_center;
 pub mod applications;
 pub mod apps;
 pub mod audit;
+pub mod benefits;
 pub mod evidence;
 pub mod idempotency;
 pub mod memberships;
 pub mod offers;
+pub mod orders;
 pub mod outbox;
 pub mod performance;
 pub mod programs;
 pub mod skilling;
+pub mod support;
 pub mod users;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
