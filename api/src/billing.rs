@@ -46,9 +46,9 @@ pub fn system_actor() -> AuditActor {
     }
 }
 
-/// Net price plus the buyer's tax.
-pub fn price(net_minor: i64, country: &str) -> Result<Amounts, ApiError> {
-    commerce::price_with_tax(net_minor, commerce::tax_rate_bps(country))
+/// Net price plus the tax of a buyer in `country`.
+pub fn price(net_minor: i64, country: &str, rules: &Rules) -> Result<Amounts, ApiError> {
+    commerce::price_with_tax(net_minor, rules.tax_rate_bps(country))
         .map_err(|_| ApiError::internal("an order amount does not fit in 64 bits"))
 }
 
@@ -446,6 +446,7 @@ pub fn refund_decision(
     conn: &mut DbConnection,
     scope: &AccountScope,
     order: &Order,
+    rules: &Rules,
     now: DateTime<Utc>,
 ) -> Result<RefundDecision, ApiError> {
     let ids: Vec<OrderId> = refund_scope(conn, scope, order)?
@@ -463,6 +464,7 @@ pub fn refund_decision(
         refunded_minor: order.refunded_minor,
         benefits_activated: count(&|b| b.activated_at.is_some()),
         keys_revealed: count(&|b| b.key_revealed_at.is_some()),
+        window_days: rules.refund_window_days,
         now,
     }))
 }

@@ -38,6 +38,8 @@ const AMOUNTS: f32 = 430.0;
 const BUYER: f32 = 320.0;
 /// Characters per printed line; longer text is cut with "..." so nothing leaves the page.
 const MAX_CHARS: usize = 70;
+/// Characters of a label beside an amount, so it stops short of the amount column.
+const LABEL_CHARS: usize = 62;
 /// Invoice lines that fit on the page; a longer document says how many were left out.
 const MAX_LINES: usize = 25;
 
@@ -65,11 +67,22 @@ struct Page {
 
 impl Page {
     fn text(&mut self, font: Name<'_>, size: f32, x: f32, y: f32, text: &str) {
+        self.text_cut(font, size, (x, y), text, MAX_CHARS);
+    }
+
+    fn text_cut(
+        &mut self,
+        font: Name<'_>,
+        size: f32,
+        (x, y): (f32, f32),
+        text: &str,
+        limit: usize,
+    ) {
         self.content
             .begin_text()
             .set_font(font, size)
             .next_line(x, y)
-            .show(Str(&encode(text, MAX_CHARS)))
+            .show(Str(&encode(text, limit)))
             .end_text();
     }
 
@@ -81,7 +94,7 @@ impl Page {
 
     /// A label and an amount on one line.
     fn amount(&mut self, font: Name<'_>, label: &str, amount: &str) {
-        self.text(font, 10.0, LEFT, self.y, label);
+        self.text_cut(font, 10.0, (LEFT, self.y), label, LABEL_CHARS);
         self.text(font, 10.0, AMOUNTS, self.y, amount);
         self.y -= 16.0;
     }

@@ -181,6 +181,23 @@ pub struct Rules {
     pub association_period_days: u32,
     /// Days between two associations of one person.
     pub association_cooling_off_days: u32,
+    /// An unpaid wire-transfer order can be paid up to and including this many days after it
+    /// was placed.
+    pub wire_payment_days: u32,
+    /// A purchase can be refunded up to and including this many days after it was paid.
+    pub refund_window_days: u32,
+    /// How many times an activated Azure credit may change hands.
+    pub max_credit_reassignments: u32,
+    /// The standard tax rate on memberships by buyer country (ISO 3166-1 alpha-2), in basis
+    /// points; countries not listed are invoiced without tax.
+    pub tax_rates_bps: std::collections::BTreeMap<String, u32>,
+}
+
+impl Rules {
+    /// The tax rate for a buyer in `country`, in basis points.
+    pub fn tax_rate_bps(&self, country: &str) -> u32 {
+        self.tax_rates_bps.get(country).copied().unwrap_or(0)
+    }
 }
 
 /// The catalog file.

@@ -1,17 +1,10 @@
 //! Orders, payment, tax, refunds and benefit redemption (DESIGN §7, §8): the rules that guard
-//! money, as functions of their inputs and `now`. Amounts are integer minor units; every
-//! operation that could overflow is checked and says so instead of wrapping.
+//! money, as functions of their inputs and `now`, with the catalog's numbers (wire deadline,
+//! refund window, reassignments, tax rates) as parameters. Amounts are integer minor units;
+//! every operation that could overflow is checked and says so instead of wrapping.
 
 use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
-
-/// An unpaid wire-transfer order can be paid up to and including this many days after it was
-/// placed; after that it is `expired`.
-pub const WIRE_PAYMENT_DAYS: i64 = 30;
-/// A purchase can be refunded up to and including this many days after it was paid.
-pub const REFUND_WINDOW_DAYS: i64 = 30;
-/// A monthly Azure credit may change hands at most this many times.
-pub const MAX_CREDIT_REASSIGNMENTS: u32 = 5;
 
 macro_rules! vocabulary {
     ($(#[$doc:meta])* $name:ident { $($variant:ident => $id:literal),+ $(,)? }) => {
@@ -96,9 +89,9 @@ vocabulary!(
     BenefitStatus { Available => "available", Activated => "activated", Ended => "ended" }
 );
 
-/// The last instant an unpaid wire order can be paid.
-pub fn wire_deadline(placed_at: DateTime<Utc>) -> DateTime<Utc> {
-    placed_at + Duration::days(WIRE_PAYMENT_DAYS)
+/// The last instant an unpaid wire order can be paid: `payment_days` after it was placed.
+pub fn wire_deadline(placed_at: DateTime<Utc>, payment_days: u32) -> DateTime<Utc> {
+    placed_at + Duration::days(i64::from(payment_days))
 }
 
 /// An order's status at `now`: an unpaid order past its deadline is expired.
@@ -116,6 +109,53 @@ pub fn order_status(
         OrderStanding::Failed => OrderStatus::Failed,
         OrderStanding::Cancelled => OrderStatus::Cancelled,
         OrderStanding::Refunded => OrderStatus::Refunded,
+    }
+}
+
+/// Why an order cannot move as asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OrderRefused {
+    /// Only an unpaid order can be cancelled or paid; this one is closed (paid, failed,
+    /// cancelled or refunded).
+    Closed(OrderStatus),
+    /// The unpaid order's payment deadline has passed.
+    Expired,
+    /// A card order is not paid by wire transfer.
+    NotWire,
+}
+
+/// Cancelling an order: an unpaid one becomes `cancelled`; a cancelled one stays as it is
+/// (`Ok(None)`); any other is refused.
+pub fn cancel(status: OrderStatus) -> Result<Option<OrderStanding>, OrderRefused> {
+    match status {
+        OrderStatus::AwaitingPayment => Ok(Some(OrderStanding::Cancelled)),
+        OrderStatus::Cancelled => Ok(None),
+        OrderStatus::Expired => Err(OrderRefused::Expired),
+        closed => Err(OrderRefused::Closed(closed)),
+    }
+}
+
+/// Receiving a wire transfer that arrived at `received_at`: an unpaid wire order becomes
+/// `paid` if the funds arrived by its deadline.
+pub fn receive_wire(
+    standing: OrderStanding,
+    method: PaymentMethod,
+    pay_by: Option<DateTime<Utc>>,
+    received_at: DateTime<Utc>,
+) -> Result<OrderStanding, OrderRefused> {
+    if method != PaymentMethod::WireTransfer {
+        return Err(OrderRefused::NotWire);
+    }
+    if standing != OrderStanding::AwaitingPayment {
+        return Err(OrderRefused::Closed(order_status(
+            standing,
+            pay_by,
+            received_at,
+        )));
+    }
+    match pay_by {
+        Some(deadline) if received_at <= deadline => Ok(OrderStanding::Paid),
+        _ => Err(OrderRefused::Expired),
     }
 }
 
@@ -147,25 +187,6 @@ pub fn price_with_tax(subtotal_minor: i64, rate_bps: u32) -> Result<Amounts, Ove
         total_minor,
         tax_rate_bps: rate_bps,
     })
-}
-
-/// The standard rate of the tax a buyer in `country` (ISO 3166-1 alpha-2) pays on a
-/// membership, in basis points. A short table of the countries with the most partners; every
-/// other country is invoiced without tax (the buyer self-assesses), which docs/decisions.md
-/// records.
-pub fn tax_rate_bps(country: &str) -> u32 {
-    match country {
-        "DE" => 1900,
-        "FR" | "GB" | "AT" => 2000,
-        "NL" | "ES" | "BE" => 2100,
-        "IT" => 2200,
-        "SE" | "DK" => 2500,
-        "IE" => 2300,
-        "IN" => 1800,
-        "JP" | "AU" => 1000,
-        "CA" => 500,
-        _ => 0,
-    }
 }
 
 /// Digits after the decimal point of a currency's minor unit.
@@ -235,6 +256,8 @@ pub struct RefundFacts {
     pub refunded_minor: i64,
     pub benefits_activated: u32,
     pub keys_revealed: u32,
+    /// The catalog's refund window: days after payment, inclusive.
+    pub window_days: u32,
     pub now: DateTime<Utc>,
 }
 
@@ -259,7 +282,8 @@ pub fn refund_decision(facts: &RefundFacts) -> RefundDecision {
     let paid = facts.status == OrderStatus::Paid;
     let window_ends_at = facts
         .paid_at
-        .map(|paid_at| paid_at + Duration::days(REFUND_WINDOW_DAYS));
+        .map(|paid_at| paid_at + Duration::days(i64::from(facts.window_days)));
+    let days = facts.window_days;
     let in_window = window_ends_at.is_some_and(|end| facts.now <= end);
     let check = |code, satisfied, detail: String| RefundCheck {
         code,
@@ -284,11 +308,11 @@ pub fn refund_decision(facts: &RefundFacts) -> RefundDecision {
             in_window,
             match window_ends_at {
                 Some(end) if in_window => format!(
-                    "Refunds are possible until {} ({REFUND_WINDOW_DAYS} days after payment).",
+                    "Refunds are possible until {} ({days} days after payment).",
                     end.to_rfc3339()
                 ),
                 Some(end) => format!(
-                    "The {REFUND_WINDOW_DAYS}-day refund window ended at {}.",
+                    "The {days}-day refund window ended at {}.",
                     end.to_rfc3339()
                 ),
                 None => "The order was never paid.".to_owned(),
@@ -350,20 +374,20 @@ pub enum Activation {
 }
 
 /// Activation rules: a benefit is activated once; an Azure credit may then move to another
-/// user at most [`MAX_CREDIT_REASSIGNMENTS`] times.
+/// user at most `max_reassignments` times.
 pub fn activate(
     status: BenefitStatus,
     current_assignee: Option<&str>,
     assignee: &str,
     reassignable: bool,
-    reassignments: u32,
+    (reassignments, max_reassignments): (u32, u32),
 ) -> Result<Activation, ActivationRefused> {
     match (status, current_assignee) {
         (BenefitStatus::Ended, _) => Err(ActivationRefused::Ended),
         (_, None) => Ok(Activation::Activated),
         (_, Some(current)) if current == assignee => Ok(Activation::Unchanged),
         _ if !reassignable => Err(ActivationRefused::NotReassignable),
-        _ if reassignments >= MAX_CREDIT_REASSIGNMENTS => Err(ActivationRefused::ReassignmentLimit),
+        _ if reassignments >= max_reassignments => Err(ActivationRefused::ReassignmentLimit),
         _ => Ok(Activation::Reassigned(reassignments + 1)),
     }
 }
@@ -383,13 +407,46 @@ mod tests {
 
     #[test]
     fn a_wire_order_is_payable_through_its_30th_day_and_expired_after() {
-        let deadline = wire_deadline(at(0, 0));
+        let deadline = wire_deadline(at(0, 0), 30);
         let status = |now| order_status(OrderStanding::AwaitingPayment, Some(deadline), now);
         assert_eq!(status(at(30, 0)), OrderStatus::AwaitingPayment);
         assert_eq!(status(at(30, 1)), OrderStatus::Expired);
         assert_eq!(
             order_status(OrderStanding::Paid, Some(deadline), at(90, 0)),
             OrderStatus::Paid
+        );
+    }
+
+    #[test]
+    fn only_an_unpaid_order_is_cancelled_and_only_by_its_deadline_paid() {
+        assert_eq!(
+            cancel(OrderStatus::AwaitingPayment),
+            Ok(Some(OrderStanding::Cancelled))
+        );
+        assert_eq!(cancel(OrderStatus::Cancelled), Ok(None));
+        assert_eq!(cancel(OrderStatus::Expired), Err(OrderRefused::Expired));
+        assert_eq!(
+            cancel(OrderStatus::Paid),
+            Err(OrderRefused::Closed(OrderStatus::Paid))
+        );
+        let deadline = wire_deadline(at(0, 0), 30);
+        let wire = PaymentMethod::WireTransfer;
+        let unpaid = OrderStanding::AwaitingPayment;
+        assert_eq!(
+            receive_wire(unpaid, wire, Some(deadline), at(30, 0)),
+            Ok(OrderStanding::Paid)
+        );
+        assert_eq!(
+            receive_wire(unpaid, wire, Some(deadline), at(30, 1)),
+            Err(OrderRefused::Expired)
+        );
+        assert_eq!(
+            receive_wire(OrderStanding::Paid, wire, Some(deadline), at(1, 0)),
+            Err(OrderRefused::Closed(OrderStatus::Paid))
+        );
+        assert_eq!(
+            receive_wire(unpaid, PaymentMethod::CreditCard, None, at(1, 0)),
+            Err(OrderRefused::NotWire)
         );
     }
 
@@ -419,6 +476,7 @@ mod tests {
             refunded_minor: 0,
             benefits_activated: 0,
             keys_revealed: 0,
+            window_days: 30,
             now,
         }
     }
@@ -459,27 +517,27 @@ mod tests {
         let available = BenefitStatus::Available;
         let active = BenefitStatus::Activated;
         assert_eq!(
-            activate(available, None, "a", true, 0),
+            activate(available, None, "a", true, (0, 5)),
             Ok(Activation::Activated)
         );
         assert_eq!(
-            activate(active, Some("a"), "a", true, 5),
+            activate(active, Some("a"), "a", true, (5, 5)),
             Ok(Activation::Unchanged)
         );
         assert_eq!(
-            activate(active, Some("a"), "b", true, 4),
+            activate(active, Some("a"), "b", true, (4, 5)),
             Ok(Activation::Reassigned(5))
         );
         assert_eq!(
-            activate(active, Some("b"), "c", true, 5),
+            activate(active, Some("b"), "c", true, (5, 5)),
             Err(ActivationRefused::ReassignmentLimit)
         );
         assert_eq!(
-            activate(active, Some("a"), "b", false, 0),
+            activate(active, Some("a"), "b", false, (0, 5)),
             Err(ActivationRefused::NotReassignable)
         );
         assert_eq!(
-            activate(BenefitStatus::Ended, None, "a", true, 0),
+            activate(BenefitStatus::Ended, None, "a", true, (0, 5)),
             Err(ActivationRefused::Ended)
         );
     }

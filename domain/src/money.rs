@@ -4,6 +4,9 @@ use serde::{Deserialize, Serialize};
 
 use crate::field::FieldError;
 
+/// The largest price: with any tax rate up to 100 %, totals stay far inside `i64`.
+pub const MAX_PRICE_MINOR: i64 = 1_000_000_000_000;
+
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Money {
@@ -19,13 +22,21 @@ impl Money {
         }
     }
 
-    /// A price: positive, in a three-letter upper-case currency code.
+    /// A price: positive, at most [`MAX_PRICE_MINOR`], in a three-letter upper-case currency
+    /// code.
     pub fn check_price(&self) -> Result<(), FieldError> {
         if self.amount_minor <= 0 {
             return Err(FieldError::new(
                 "amount_minor",
                 "not_positive",
                 "a price is a positive number of minor units",
+            ));
+        }
+        if self.amount_minor > MAX_PRICE_MINOR {
+            return Err(FieldError::new(
+                "amount_minor",
+                "too_large",
+                "a price is at most 1000000000000 minor units",
             ));
         }
         if self.currency.len() != 3 || !self.currency.bytes().all(|b| b.is_ascii_uppercase()) {

@@ -136,6 +136,10 @@ mod tests {
             max_associations: 3,
             association_period_days: 365,
             association_cooling_off_days: 30,
+            wire_payment_days: 30,
+            refund_window_days: 30,
+            max_credit_reassignments: 5,
+            tax_rates_bps: Default::default(),
         }
     }
 

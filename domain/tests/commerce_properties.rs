@@ -60,6 +60,7 @@ proptest! {
             refunded_minor: already,
             benefits_activated: activated,
             keys_revealed: revealed,
+            window_days: 30,
             now: epoch() + Duration::days(days),
         });
         prop_assert!(decision.refundable_minor <= paid.max(0));

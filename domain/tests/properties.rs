@@ -152,6 +152,10 @@ proptest! {
             max_associations: 3,
             association_period_days: 365,
             association_cooling_off_days: 30,
+            wire_payment_days: 30,
+            refund_window_days: 30,
+            max_credit_reassignments: 5,
+            tax_rates_bps: Default::default(),
         };
         let mut sorted = attempts;
         sorted.sort();

@@ -438,7 +438,12 @@ pub struct Benefit {
 }
 
 impl Benefit {
-    pub fn new(benefit: &BenefitRecord, status: DomainBenefitStatus) -> Self {
+    /// The benefit with its status; an Azure credit may change hands `max_reassignments` times.
+    pub fn new(
+        benefit: &BenefitRecord,
+        status: DomainBenefitStatus,
+        max_reassignments: u32,
+    ) -> Self {
         let azure = benefit.kind == domain::catalog::BenefitKind::AzureCredit;
         Benefit {
             id: benefit.id.as_uuid(),
@@ -456,7 +461,7 @@ impl Benefit {
             activated_at: benefit.activated_at,
             reassignments: benefit.reassignments,
             reassignments_remaining: azure
-                .then(|| rules::MAX_CREDIT_REASSIGNMENTS.saturating_sub(benefit.reassignments)),
+                .then(|| max_reassignments.saturating_sub(benefit.reassignments)),
             has_product_key: benefit.product_key.is_some(),
             key_revealed_at: benefit.key_revealed_at,
         }

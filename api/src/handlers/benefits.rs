@@ -98,6 +98,7 @@ pub async fn list_benefits(
     let query = query.into_inner();
     let page = page_request(query.limit, query.cursor.as_deref())?;
     let window = state.rules.renewal_window_days;
+    let max_moves = state.rules.max_credit_reassignments;
     let wall = clock::now();
     let items = db::run(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::MembershipRead)?;
@@ -106,7 +107,7 @@ pub async fn list_benefits(
         let found = benefits::all(conn, scope)?;
         Ok(with_status(conn, scope, found, window, now)?
             .iter()
-            .map(|(benefit, status)| Benefit::new(benefit, *status))
+            .map(|(benefit, status)| Benefit::new(benefit, *status, max_moves))
             .filter(|b| query.status.is_none_or(|status| b.status == status))
             .filter(|b| query.membership_id.is_none_or(|id| b.membership_id == id))
             .collect::<Vec<_>>())
@@ -143,11 +144,12 @@ pub async fn get_benefit(
     let principal = caller.0;
     let id = BenefitId::from_uuid(benefit_id.into_inner());
     let window = state.rules.renewal_window_days;
+    let max_moves = state.rules.max_credit_reassignments;
     let wall = clock::now();
     let benefit = db::run(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::MembershipRead)?;
         let (benefit, status) = one(conn, &membership.scope, id, window, membership.now(wall))?;
-        Ok(Benefit::new(&benefit, status))
+        Ok(Benefit::new(&benefit, status, max_moves))
     })
     .await?;
     Ok(web::Json(benefit))
@@ -183,6 +185,7 @@ pub async fn activate_benefit(
     let id = BenefitId::from_uuid(benefit_id.into_inner());
     let request = body.value;
     let window = state.rules.renewal_window_days;
+    let max_moves = state.rules.max_credit_reassignments;
     let wall = clock::now();
     let benefit = db::run(&state, move |conn| {
         validate(&request, |_| Ok(()))?;
@@ -207,11 +210,11 @@ pub async fn activate_benefit(
                 current.as_deref(),
                 &assignee.to_string(),
                 benefit.kind == BenefitKind::AzureCredit,
-                benefit.reassignments,
+                (benefit.reassignments, max_moves),
             )
             .map_err(|refused| refusal(refused, &benefit))?;
             let (count, action) = match outcome {
-                Activation::Unchanged => return Ok(Benefit::new(&benefit, status)),
+                Activation::Unchanged => return Ok(Benefit::new(&benefit, status, max_moves)),
                 Activation::Activated => (benefit.reassignments, "benefit.activated"),
                 Activation::Reassigned(count) => (count, "benefit.reassigned"),
             };
@@ -247,7 +250,7 @@ pub async fn activate_benefit(
                 now,
             )?;
             let (updated, status) = one(conn, scope, id, window, now)?;
-            Ok(Benefit::new(&updated, status))
+            Ok(Benefit::new(&updated, status, max_moves))
         })
     })
     .await?;
@@ -271,8 +274,7 @@ fn refusal(refused: ActivationRefused, benefit: &BenefitRecord) -> ApiError {
             ErrorCode::ReassignmentLimitReached,
             format!(
                 "{} was already reassigned {} times, the most allowed.",
-                benefit.name,
-                commerce::MAX_CREDIT_REASSIGNMENTS
+                benefit.name, benefit.reassignments
             ),
         ),
     }

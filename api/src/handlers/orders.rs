@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use domain::FieldError;
 use domain::access::Permission;
 use domain::catalog::{Enrollment, Program, Rules};
-use domain::commerce::{self, OrderKind, OrderStanding, OrderStatus, PaymentMethod};
+use domain::commerce::{self, OrderKind, OrderRefused, OrderStanding, OrderStatus, PaymentMethod};
 use domain::ids::OrderId;
 use domain::money::Money;
 use domain::principal::Principal;
@@ -225,7 +225,8 @@ pub async fn create_order(
         }
         let account = accounts::get(conn, scope)?;
         let shared = shared_fee(conn, scope, &context, &program, kind, rules.renewal_window_days)?;
-        let amounts = billing::price(if shared.is_some() { 0 } else { fee.amount_minor }, &account.country)?;
+        let net = if shared.is_some() { 0 } else { fee.amount_minor };
+        let amounts = billing::price(net, &account.country, &rules)?;
         let method: PaymentMethod = request.payment_method.into();
         let id = OrderId::generate();
         let number = orders::next_number(conn, scope)?;
@@ -241,7 +242,7 @@ pub async fn create_order(
             covered_by: shared.and_then(|fee| fee.payer),
             placed_by: principal.subject(),
             placed_at: now,
-            pay_by: wire.then(|| commerce::wire_deadline(now)),
+            pay_by: wire.then(|| commerce::wire_deadline(now, rules.wire_payment_days)),
             failure: None,
         };
         let charge = match (method, request.card_token.as_deref()) {
@@ -453,22 +454,23 @@ pub async fn cancel_order(
             let now = membership.now(wall);
             accounts::lock(conn, scope)?;
             let order = orders::get(conn, scope, id)?.ok_or_else(order_not_found)?;
-            match order.status(now) {
-                OrderStatus::Cancelled => return Ok(Order::new(&order, now)),
-                OrderStatus::AwaitingPayment => {}
-                OrderStatus::Expired => return Err(expired(&order)),
-                other => {
+            let cancelled = match commerce::cancel(order.status(now)) {
+                Ok(Some(cancelled)) => cancelled,
+                Ok(None) => return Ok(Order::new(&order, now)),
+                Err(OrderRefused::Expired) => return Err(expired(&order)),
+                Err(OrderRefused::Closed(status)) => {
                     return Err(ApiError::new(
                         ErrorCode::OrderNotCancellable,
                         format!(
                             "Order {} is {}: only an unpaid wire order can be cancelled. A paid order is cancelled and refunded through a membership_cancellation support request.",
                             order.number,
-                            other.id()
+                            status.id()
                         ),
                     ));
                 }
-            }
-            if !orders::close(conn, scope, &order, OrderStanding::Cancelled, 0, now)? {
+                Err(OrderRefused::NotWire) => return Err(ApiError::internal("cancel refused a card order")),
+            };
+            if !orders::close(conn, scope, &order, cancelled, 0, now)? {
                 return Err(ApiError::new(
                     ErrorCode::OrderNotCancellable,
                     "The order changed while it was being cancelled; read it again.",
@@ -525,13 +527,14 @@ pub async fn get_refund_eligibility(
 ) -> Result<web::Json<RefundEligibility>, ApiError> {
     let principal = caller.0;
     let id = OrderId::from_uuid(order_id.into_inner());
+    let rules = state.rules.clone();
     let wall = clock::now();
     let answer = db::run(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::BillingRead)?;
         let scope = &membership.scope;
         let now = membership.now(wall);
         let order = orders::get(conn, scope, id)?.ok_or_else(order_not_found)?;
-        let decision = billing::refund_decision(conn, scope, &order, now)?;
+        let decision = billing::refund_decision(conn, scope, &order, &rules, now)?;
         Ok(RefundEligibility {
             order_id: order.id.as_uuid(),
             eligible: decision.eligible,
@@ -567,26 +570,6 @@ fn receive_wire(
     rules: &Rules,
     now: DateTime<Utc>,
 ) -> Result<Order, ApiError> {
-    if order.payment_method != PaymentMethod::WireTransfer {
-        return Err(ApiError::new(
-            ErrorCode::OrderNotPayable,
-            format!(
-                "Order {} is paid by card, not by wire transfer.",
-                order.number
-            ),
-        ));
-    }
-    let deadline = order.pay_by.unwrap_or(order.placed_at);
-    if order.standing != OrderStanding::AwaitingPayment {
-        return Err(ApiError::new(
-            ErrorCode::OrderNotPayable,
-            format!(
-                "Order {} is {}, not awaiting payment.",
-                order.number,
-                order.status(now).id()
-            ),
-        ));
-    }
     if receipt.received_at > now || receipt.received_at < order.placed_at {
         return Err(ApiError::validation([FieldError::new(
             "received_at",
@@ -594,8 +577,33 @@ fn receive_wire(
             "funds arrive after the order was placed and not in the future",
         )]));
     }
-    if receipt.received_at > deadline {
-        return Err(expired(order));
+    match commerce::receive_wire(
+        order.standing,
+        order.payment_method,
+        order.pay_by,
+        receipt.received_at,
+    ) {
+        Ok(_) => {}
+        Err(OrderRefused::Expired) => return Err(expired(order)),
+        Err(OrderRefused::NotWire) => {
+            return Err(ApiError::new(
+                ErrorCode::OrderNotPayable,
+                format!(
+                    "Order {} is paid by card, not by wire transfer.",
+                    order.number
+                ),
+            ));
+        }
+        Err(OrderRefused::Closed(status)) => {
+            return Err(ApiError::new(
+                ErrorCode::OrderNotPayable,
+                format!(
+                    "Order {} is {}, not awaiting payment.",
+                    order.number,
+                    status.id()
+                ),
+            ));
+        }
     }
     if receipt.amount.amount_minor != order.amounts.total_minor
         || receipt.amount.currency != order.currency

@@ -7,6 +7,7 @@ use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, Utc};
 use domain::FieldError;
 use domain::access::Permission;
+use domain::catalog::Rules;
 use domain::commerce::{Severity, SupportCategory, SupportStatus};
 use domain::ids::{AccountId, OrderId, SupportRequestId};
 use domain::principal::Principal;
@@ -107,6 +108,7 @@ pub async fn create_support_request(
     let fingerprint = body.fingerprint(&req);
     let request = body.value;
     let gateway = state.gateway.clone();
+    let rules = state.rules.clone();
     idempotency::execute(&state, &caller.0, key, fingerprint, move |conn, wall| {
         let category: SupportCategory = request.category.into();
         validate(&request, |r| match (category, r.order_id) {
@@ -163,7 +165,7 @@ pub async fn create_support_request(
                 conn,
                 scope,
                 &principal,
-                gateway.as_ref(),
+                (gateway.as_ref(), &rules),
                 &opened,
                 &order,
                 now,
@@ -183,12 +185,12 @@ fn decide_cancellation(
     conn: &mut DbConnection,
     scope: &AccountScope,
     principal: &Principal,
-    gateway: &dyn PaymentGateway,
+    (gateway, rules): (&dyn PaymentGateway, &Rules),
     request: &RequestRecord,
     order: &orders::Order,
     now: DateTime<Utc>,
 ) -> Result<RequestRecord, ApiError> {
-    let decision = billing::refund_decision(conn, scope, order, now)?;
+    let decision = billing::refund_decision(conn, scope, order, rules, now)?;
     let refund = if decision.eligible {
         Some(billing::refund(
             conn,
