@@ -265,28 +265,31 @@ pub async fn create_order(
             _ => None,
         };
         let reference = wire.then(|| billing::wire_reference(number, &account.partner_id));
-        let placed = orders::insert(conn, scope, id, number, &new, reference.as_deref())?;
-        audit::record(
-            conn,
-            scope,
-            &principal,
-            "order.placed",
-            ("order", placed.id.to_string()),
-            json!({
-                "program_id": placed.program_id,
-                "kind": kind.id(),
-                "payment_method": method.id(),
-                "total_minor": placed.amounts.total_minor,
-                "currency": placed.currency,
-                "covered_by_order_id": placed.covered_by,
-            }),
-            now,
-        )?;
-        let result = if wire {
-            billing::ask_for_wire(conn, scope, &placed, &program, now)?;
-            placed
-        } else {
-            let paid = billing::pay(
+        // Everything recorded after the charge is one unit: if any of it fails, the charge is
+        // refunded before the error is returned (the transaction rolls the rest back).
+        let mut record = || -> Result<OrderRecord, ApiError> {
+            let placed = orders::insert(conn, scope, id, number, &new, reference.as_deref())?;
+            audit::record(
+                conn,
+                scope,
+                &principal,
+                "order.placed",
+                ("order", placed.id.to_string()),
+                json!({
+                    "program_id": placed.program_id,
+                    "kind": kind.id(),
+                    "payment_method": method.id(),
+                    "total_minor": placed.amounts.total_minor,
+                    "currency": placed.currency,
+                    "covered_by_order_id": placed.covered_by,
+                }),
+                now,
+            )?;
+            if wire {
+                billing::ask_for_wire(conn, scope, &placed, &program, now)?;
+                return Ok(placed);
+            }
+            let (paid, _) = billing::pay(
                 conn,
                 scope,
                 &principal,
@@ -297,19 +300,19 @@ pub async fn create_order(
                 &rules,
                 now,
                 charge.as_deref(),
-            );
-            match (paid, &charge) {
-                (Ok((paid, _)), _) => paid,
-                (Err(error), Some(charge)) => {
-                    // Nothing is recorded, so the money goes back.
-                    let amount = Money::new(amounts.total_minor, &fee.currency);
-                    if let Err(undo) = gateway.refund(charge, &amount, &id.to_string()) {
-                        log::error!("order {id}: charge {charge} could not be refunded after a failure: {undo:?}");
-                    }
-                    return Err(error);
+            )?;
+            Ok(paid)
+        };
+        let result = match (record(), &charge) {
+            (Ok(order), _) => order,
+            (Err(error), Some(charge)) => {
+                let amount = Money::new(amounts.total_minor, &fee.currency);
+                if let Err(undo) = gateway.refund(charge, &amount, &id.to_string()) {
+                    log::error!("order {id}: charge {charge} could not be refunded after a failure: {undo:?}");
                 }
-                (Err(error), None) => return Err(error),
+                return Err(error);
             }
+            (Err(error), None) => return Err(error),
         };
         Ok(Reply::json(StatusCode::CREATED, &Order::new(&result, now))?
             .with_header(LOCATION, format!("/v1/orders/{}", result.id)))
