@@ -1,5 +1,5 @@
 //! Invoices and credit notes as real PDFs, written with `pdf-writer`. The text uses the base-14
-//! Helvetica fonts in WinAnsi encoding, so nothing is embedded and every reader (and
+//! Helvetica fonts in WinAnsi encoding, so no font is embedded and every reader (and
 //! `pdftotext`) can extract it.
 
 use pdf_writer::{Content, Finish, Name, Pdf, Rect, Ref, Str};
@@ -13,17 +13,17 @@ pub struct InvoiceDocument {
     pub number: String,
     /// e.g. "2026-11-21".
     pub issued_on: String,
-    /// For a credit note: e.g. "Credits invoice INV-000001".
+    /// For a credit note: e.g. "Credits invoice INV-000001". None for invoices.
     pub references: Option<String>,
-    /// Seller block: the name, then address lines.
+    /// Seller block: first line is the name, then address lines.
     pub seller: Vec<String>,
-    /// Buyer block: the legal name, then address lines.
+    /// Buyer block: first line is the legal name, then address lines.
     pub buyer: Vec<String>,
     pub partner_id: String,
-    /// (description, amount) per line, amounts formatted like "USD 475.00".
+    /// (description, amount) per line, amounts already formatted like "USD 475.00".
     pub lines: Vec<(String, String)>,
     pub subtotal: String,
-    /// The tax line's label, e.g. "Tax (19%)".
+    /// Label of the tax line, e.g. "Tax (19%)".
     pub tax_label: String,
     pub tax: String,
     pub total: String,
@@ -33,15 +33,22 @@ pub struct InvoiceDocument {
 
 const REGULAR: Name<'static> = Name(b"F1");
 const BOLD: Name<'static> = Name(b"F2");
+const SIZE: f32 = 10.0;
 const LEFT: f32 = 56.0;
-const AMOUNTS: f32 = 430.0;
+const RIGHT: f32 = 540.0;
 const BUYER: f32 = 320.0;
-/// Characters per printed line; longer text is cut with "..." so nothing leaves the page.
-const MAX_CHARS: usize = 70;
-/// Characters of a label beside an amount, so it stops short of the amount column.
-const LABEL_CHARS: usize = 62;
-/// Invoice lines that fit on the page; a longer document says how many were left out.
-const MAX_LINES: usize = 25;
+// Character limits keep text inside its column: Helvetica at 10 pt averages about 5.5 pt a glyph.
+/// A full-width line (title excepted, which is larger).
+const LINE_CHARS: usize = 85;
+/// A seller or buyer line, which shares the width with the other block.
+const PARTY_CHARS: usize = 40;
+/// A description or label, which stops short of the amounts.
+const LABEL_CHARS: usize = 60;
+const AMOUNT_CHARS: usize = 20;
+// The page has room for this many party lines and invoice lines with the totals still fitting
+// above the bottom margin; anything beyond is summarised as "... and N more lines".
+const PARTY_LINES: usize = 8;
+const INVOICE_LINES: usize = 20;
 
 /// WinAnsi bytes of `text`: Latin-1 as is, anything else as `?`, cut to `limit` characters.
 fn encode(text: &str, limit: usize) -> Vec<u8> {
@@ -52,11 +59,26 @@ fn encode(text: &str, limit: usize) -> Vec<u8> {
     }
     chars
         .into_iter()
-        .map(|c| match u32::from(c) {
-            code @ (0x20..=0x7e | 0xa0..=0xff) => u8::try_from(code).unwrap_or(b'?'),
+        .map(|c| match c {
+            ' '..='~' | '\u{a0}'..='\u{ff}' => u8::try_from(c).unwrap_or(b'?'),
             _ => b'?',
         })
         .collect()
+}
+
+/// Approximate width of WinAnsi `bytes` at `size` in Helvetica (either weight). Exact for the
+/// digits and punctuation of amounts, so amounts sharing a currency code align on the right.
+fn width(bytes: &[u8], size: f32) -> f32 {
+    let units: u32 = bytes
+        .iter()
+        .map(|byte| match byte {
+            b'0'..=b'9' => 556,
+            b' ' | b'.' | b',' => 278,
+            b'-' => 333,
+            _ => 667,
+        })
+        .sum();
+    units as f32 * size / 1000.0
 }
 
 /// A cursor writing lines of text down the page.
@@ -66,49 +88,56 @@ struct Page {
 }
 
 impl Page {
-    fn text(&mut self, font: Name<'_>, size: f32, x: f32, y: f32, text: &str) {
-        self.text_cut(font, size, (x, y), text, MAX_CHARS);
-    }
-
-    fn text_cut(
-        &mut self,
-        font: Name<'_>,
-        size: f32,
-        (x, y): (f32, f32),
-        text: &str,
-        limit: usize,
-    ) {
+    fn show(&mut self, font: Name<'_>, size: f32, (x, y): (f32, f32), bytes: &[u8]) {
         self.content
             .begin_text()
             .set_font(font, size)
             .next_line(x, y)
-            .show(Str(&encode(text, limit)))
+            .show(Str(bytes))
             .end_text();
     }
 
-    /// One line at the cursor, then down by `step`.
-    fn line(&mut self, font: Name<'_>, size: f32, text: &str, step: f32) {
-        self.text(font, size, LEFT, self.y, text);
+    fn text(&mut self, font: Name<'_>, (x, y): (f32, f32), text: &str, limit: usize) {
+        self.show(font, SIZE, (x, y), &encode(text, limit));
+    }
+
+    /// One full-width line at the cursor, then down by `step`.
+    fn line(&mut self, font: Name<'_>, text: &str, step: f32) {
+        self.text(font, (LEFT, self.y), text, LINE_CHARS);
         self.y -= step;
     }
 
-    /// A label and an amount on one line.
+    /// A label on the left and its amount right-aligned, then down one row.
     fn amount(&mut self, font: Name<'_>, label: &str, amount: &str) {
-        self.text_cut(font, 10.0, (LEFT, self.y), label, LABEL_CHARS);
-        self.text(font, 10.0, AMOUNTS, self.y, amount);
+        self.text(font, (LEFT, self.y), label, LABEL_CHARS);
+        let amount = encode(amount, AMOUNT_CHARS);
+        let x = RIGHT - width(&amount, SIZE);
+        self.show(font, SIZE, (x, self.y), &amount);
         self.y -= 16.0;
+    }
+
+    /// A party block at `x` from the cursor's height; returns the height below it.
+    fn party(&mut self, x: f32, heading: &str, lines: &[String], partner_id: Option<&str>) -> f32 {
+        let mut y = self.y;
+        self.text(BOLD, (x, y), heading, PARTY_CHARS);
+        let partner = partner_id.map(|id| format!("PartnerID: {id}"));
+        for line in lines.iter().take(PARTY_LINES).chain(&partner) {
+            y -= 13.0;
+            self.text(REGULAR, (x, y), line, PARTY_CHARS);
+        }
+        y - 13.0
     }
 
     fn rule(&mut self) {
         self.content
             .move_to(LEFT, self.y + 10.0)
-            .line_to(540.0, self.y + 10.0)
+            .line_to(RIGHT, self.y + 10.0)
             .stroke();
         self.y -= 6.0;
     }
 }
 
-/// The document as PDF bytes: one A4 page.
+/// The document as PDF bytes (PDF 1.7, one A4 page).
 pub fn render(document: &InvoiceDocument) -> Vec<u8> {
     let catalog = Ref::new(1);
     let tree = Ref::new(2);
@@ -124,11 +153,10 @@ pub fn render(document: &InvoiceDocument) -> Vec<u8> {
     page.media_box(Rect::new(0.0, 0.0, 595.0, 842.0))
         .parent(tree)
         .contents(contents);
-    let mut resources = page.resources();
-    let mut fonts = resources.fonts();
-    fonts.pair(REGULAR, regular).pair(BOLD, bold);
-    fonts.finish();
-    resources.finish();
+    page.resources()
+        .fonts()
+        .pair(REGULAR, regular)
+        .pair(BOLD, bold);
     page.finish();
     for (id, name) in [(regular, "Helvetica"), (bold, "Helvetica-Bold")] {
         pdf.type1_font(id)
@@ -140,45 +168,27 @@ pub fn render(document: &InvoiceDocument) -> Vec<u8> {
         content: Content::new(),
         y: 780.0,
     };
-    out.line(BOLD, 20.0, &document.title, 26.0);
-    out.line(REGULAR, 10.0, &format!("Number: {}", document.number), 14.0);
-    out.line(
-        REGULAR,
-        10.0,
-        &format!("Issued: {}", document.issued_on),
-        14.0,
-    );
+    out.show(BOLD, 20.0, (LEFT, out.y), &encode(&document.title, 40));
+    out.y -= 26.0;
+    out.line(REGULAR, &format!("Number: {}", document.number), 14.0);
+    out.line(REGULAR, &format!("Issued: {}", document.issued_on), 14.0);
     if let Some(references) = &document.references {
-        out.line(REGULAR, 10.0, references, 14.0);
+        out.line(REGULAR, references, 14.0);
     }
     out.y -= 14.0;
 
-    // Seller on the left, buyer on the right, from the same height.
-    let top = out.y;
-    out.line(BOLD, 10.0, "Seller", 14.0);
-    for line in &document.seller {
-        out.line(REGULAR, 10.0, line, 13.0);
-    }
-    let seller_bottom = out.y;
-    let mut y = top;
-    out.text(BOLD, 10.0, BUYER, y, "Buyer");
-    for line in document.buyer.iter().chain(std::iter::once(&format!(
-        "PartnerID: {}",
-        document.partner_id
-    ))) {
-        y -= 13.0;
-        out.text(REGULAR, 10.0, BUYER, y, line);
-    }
-    out.y = seller_bottom.min(y - 13.0) - 20.0;
+    let seller_bottom = out.party(LEFT, "Seller", &document.seller, None);
+    let buyer_bottom = out.party(BUYER, "Buyer", &document.buyer, Some(&document.partner_id));
+    out.y = seller_bottom.min(buyer_bottom) - 20.0;
 
     out.amount(BOLD, "Description", "Amount");
     out.rule();
-    for (description, amount) in document.lines.iter().take(MAX_LINES) {
+    for (description, amount) in document.lines.iter().take(INVOICE_LINES) {
         out.amount(REGULAR, description, amount);
     }
-    if document.lines.len() > MAX_LINES {
-        let more = document.lines.len() - MAX_LINES;
-        out.line(REGULAR, 10.0, &format!("... and {more} more lines"), 16.0);
+    if document.lines.len() > INVOICE_LINES {
+        let more = document.lines.len() - INVOICE_LINES;
+        out.line(REGULAR, &format!("... and {more} more lines"), 16.0);
     }
     out.rule();
     out.amount(REGULAR, "Subtotal", &document.subtotal);
@@ -187,10 +197,10 @@ pub fn render(document: &InvoiceDocument) -> Vec<u8> {
     out.y -= 14.0;
     out.line(
         REGULAR,
-        10.0,
         &format!("Payment method: {}", document.payment_method),
         14.0,
     );
+
     pdf.stream(contents, &out.content.finish());
     pdf.finish()
 }
@@ -221,14 +231,14 @@ mod tests {
     fn the_output_is_a_whole_pdf_file() {
         let pdf = render(&sample());
         assert!(pdf.starts_with(b"%PDF-"));
-        let end = String::from_utf8_lossy(&pdf[pdf.len().saturating_sub(8)..]).into_owned();
-        assert!(end.trim_end().ends_with("%%EOF"), "{end:?}");
+        assert!(pdf.trim_ascii_end().ends_with(b"%%EOF"));
     }
 
     #[test]
     fn latin_1_is_kept_and_other_scripts_are_replaced() {
-        assert_eq!(encode("Müller", 70), b"M\xfcller".to_vec());
-        assert_eq!(encode("株式会社", 70), b"????".to_vec());
+        assert_eq!(encode("Müller GmbH", 90), b"M\xfcller GmbH".to_vec());
+        assert_eq!(encode("株式会社", 90), b"????".to_vec());
+        assert_eq!(encode("a\tb😀", 90), b"a?b?".to_vec());
         assert_eq!(encode("abcdefgh", 6), b"abc...".to_vec());
     }
 }
