@@ -320,6 +320,12 @@ fn renew(
                 "The membership this order renews no longer exists.",
             )
         })?;
+    if held.status(window, paid_at) != domain::membership::Status::RenewalDue {
+        return Err(ApiError::new(
+            ErrorCode::OrderExpired,
+            "The renewal window is not open at the time of payment; nothing was charged for a renewal.",
+        ));
+    }
     let (Some(old), Some(days)) = (held.anniversary_at, program.term_days) else {
         return Err(ApiError::new(
             ErrorCode::OrderNotPayable,
@@ -513,13 +519,20 @@ pub fn refund(
     // The gateway is asked after every check and change that can refuse the refund.
     let gateway_refund = match (order.payment_method, order.gateway_charge.as_deref()) {
         (PaymentMethod::CreditCard, Some(charge)) if amount_minor > 0 => Some(
+            // The order is the reference: one refund per order, so a gateway drops a repeat.
             gateway
                 .refund(
                     charge,
                     &Money::new(amount_minor, &order.currency),
-                    &refund_id.to_string(),
+                    &order.id.to_string(),
                 )
-                .map_err(gateway_failure)?,
+                .map_err(|error| match error {
+                    GatewayError::Declined { code, message } => ApiError::new(
+                        ErrorCode::PaymentGatewayUnavailable,
+                        format!("The payment gateway refused the refund ({code}): {message} Nothing changed; retry later."),
+                    ),
+                    outage => gateway_failure(outage),
+                })?,
         ),
         _ => None,
     };

@@ -725,7 +725,7 @@ async fn probe(
         }
         ("POST", "/v1/benefits/{benefit_id}/activate") => {
             // Activating for the same person again changes nothing, so every probe succeeds.
-            app.post_json(
+            app.post_keyed(
                 &format!("/v1/benefits/{}/activate", fx.credit_id),
                 token,
                 &json!({"assignee_user_id": fx.owner_id}),
@@ -733,10 +733,13 @@ async fn probe(
             .await
         }
         ("POST", "/v1/benefits/{benefit_id}/reveal-key") => {
-            app.send(request(
-                Method::POST,
-                &format!("/v1/benefits/{}/reveal-key", fx.software_id),
-            ))
+            app.send(
+                request(
+                    Method::POST,
+                    &format!("/v1/benefits/{}/reveal-key", fx.software_id),
+                )
+                .header("idempotency-key", Uuid::now_v7().to_string()),
+            )
             .await
         }
         ("POST", "/v1/support/requests") => {

@@ -58,7 +58,7 @@ fn wire(program: &str) -> Value {
 
 /// Asks to cancel and refund `order` through a support request.
 async fn cancel(app: &TestApp, token: &str, order: &str) -> Reply {
-    app.post_json(
+    app.post_keyed(
         "/v1/support/requests",
         token,
         &json!({"category": "membership_cancellation", "title": "Cancel, please", "order_id": order}),
@@ -277,14 +277,21 @@ dual_test! {
         let revealed = app.bought(&owner, "used_key").await;
         let clean = app.bought(&owner, "unused").await;
         let credit = benefit_of(&app, &owner, &id(&activated), "azure_credit").await;
-        let reply = app.post_json(&format!("/v1/benefits/{}/activate", id(&credit)), &owner, &json!({"assignee_user_id": owner_id})).await;
+        let reply = app.post_keyed(&format!("/v1/benefits/{}/activate", id(&credit)), &owner, &json!({"assignee_user_id": owner_id})).await;
         assert_eq!(reply.json()["status"], "activated");
         let key = benefit_of(&app, &owner, &id(&revealed), "software").await;
-        let shown = app.post_json(&format!("/v1/benefits/{}/reveal-key", id(&key)), &owner, &json!({})).await.json();
+        let shown = app.post_keyed(&format!("/v1/benefits/{}/reveal-key", id(&key)), &owner, &json!({})).await.json();
         assert_eq!(shown["product_key"].as_str().map(str::len), Some(29), "{shown}");
         assert!(get(&app, &owner, &format!("/v1/benefits/{}", id(&key))).await["key_revealed_at"].is_string());
-        app.post_json(&format!("/v1/benefits/{}/reveal-key", id(&credit)), &owner, &json!({})).await
+        app.post_keyed(&format!("/v1/benefits/{}/reveal-key", id(&credit)), &owner, &json!({})).await
             .assert_problem(409, "no_product_key");
+        // Redemptions and refunds need an Idempotency-Key (DESIGN §2).
+        app.post_json(&format!("/v1/benefits/{}/reveal-key", id(&key)), &owner, &json!({})).await
+            .assert_problem(400, "idempotency_key_required");
+        app.post_json(&format!("/v1/benefits/{}/activate", id(&key)), &owner, &json!({"assignee_user_id": owner_id})).await
+            .assert_problem(400, "idempotency_key_required");
+        app.post_json("/v1/support/requests", &owner, &json!({"category": "membership_cancellation", "title": "x", "order_id": id(&clean)})).await
+            .assert_problem(400, "idempotency_key_required");
 
         let one = cancel(&app, &owner, &id(&activated)).await.json();
         assert_eq!(failed(&one["decision"]["checks"]), ["no_benefit_activated"]);
@@ -304,7 +311,7 @@ dual_test! {
         let activate = |user: &str| {
             let body = json!({"assignee_user_id": user});
             let (app, path, owner) = (&app, &path, &owner);
-            async move { app.post_json(path, owner, &body).await }
+            async move { app.post_keyed(path, owner, &body).await }
         };
         let activated = activate(&first).await.json();
         assert_eq!((activated["reassignments"].as_u64(), activated["reassignments_remaining"].as_u64()), (Some(0), Some(5)));
@@ -323,9 +330,9 @@ dual_test! {
         // Other benefits stay with their first user.
         let keys = id(&benefit_of(&app, &owner, &id(&order), "software").await);
         let keys_path = format!("/v1/benefits/{keys}/activate");
-        assert_eq!(app.post_json(&keys_path, &owner, &json!({"assignee_user_id": first})).await.status, 200);
-        app.post_json(&keys_path, &owner, &json!({"assignee_user_id": second})).await.assert_problem(409, "benefit_not_reassignable");
-        app.post_json(&keys_path, &owner, &json!({"assignee_user_id": Uuid::now_v7()})).await.assert_problem(400, "validation_failed");
+        assert_eq!(app.post_keyed(&keys_path, &owner, &json!({"assignee_user_id": first})).await.status, 200);
+        app.post_keyed(&keys_path, &owner, &json!({"assignee_user_id": second})).await.assert_problem(409, "benefit_not_reassignable");
+        app.post_keyed(&keys_path, &owner, &json!({"assignee_user_id": Uuid::now_v7()})).await.assert_problem(400, "validation_failed");
         assert_eq!(items(&get(&app, &owner, "/v1/audit-records?action=benefit.reassigned").await).len(), 5);
     }
 
@@ -333,6 +340,7 @@ dual_test! {
         let (_, owner, _) = app.verified_sandbox().await;
         let order = app.bought(&owner, "renewed").await;
         let lapsed = app.bought(&owner, "lapsed").await;
+        app.bought(&owner, "renewed_by_wire").await;
         let membership_path = format!("/v1/memberships/{}", order["membership_id"].as_str().expect("membership"));
         let anniversary = at(&get(&app, &owner, &membership_path).await["anniversary_at"]);
         let renewal = json!({"program_id": "renewed", "kind": "renewal", "payment_method": "credit_card", "card_token": "tok_test_approve"});
@@ -348,6 +356,10 @@ dual_test! {
         assert_eq!(get(&app, &owner, &membership_path).await["status"], "renewal_due");
         // Paid a few days into the window, the new term still runs from the anniversary.
         app.advance(&owner, 3, 0).await;
+        // A wire renewal must arrive inside the window: its deadline is the window's last second.
+        let wired = app.order(&owner, &json!({"program_id": "renewed_by_wire", "kind": "renewal", "payment_method": "wire_transfer"})).await;
+        assert_eq!(wired.status, 201, "{}", wired.text);
+        assert_eq!(at(&wired.json()["wire"]["pay_by"]), anniversary + Duration::days(30) - Duration::seconds(1));
         let renewed = app.order(&owner, &renewal).await;
         assert_eq!(renewed.status, 201, "{}", renewed.text);
         assert_eq!(renewed.json()["kind"], "renewal");
@@ -366,6 +378,9 @@ dual_test! {
         assert_eq!(get(&app, &owner, &lapsed_path).await["status"], "renewal_due");
         app.advance(&owner, 0, 1).await;
         assert_eq!(get(&app, &owner, &lapsed_path).await["status"], "expired");
+        let unpaid = items(&get(&app, &owner, "/v1/orders").await).into_iter()
+            .find(|o| o["program_id"] == "renewed_by_wire" && o["kind"] == "renewal").expect("wire renewal");
+        assert_eq!(unpaid["status"], "expired");
         let ended: Vec<Value> = items(&get(&app, &owner, "/v1/benefits").await).into_iter()
             .filter(|b| b["order_id"] == lapsed["id"]).collect();
         assert!(ended.iter().all(|b| b["status"] == "ended"), "{ended:?}");
@@ -472,9 +487,9 @@ dual_test! {
         assert!(items(&get(&app, &other, "/v1/support/requests").await).is_empty());
         assert_eq!(items(&get(&app, &owner, "/v1/support/requests").await).len(), 1, "an admin sees every request");
         // A viewer may not cancel memberships.
-        app.post_json("/v1/support/requests", &viewer, &json!({"category": "membership_cancellation", "title": "x", "order_id": Uuid::now_v7()})).await
+        app.post_keyed("/v1/support/requests", &viewer, &json!({"category": "membership_cancellation", "title": "x", "order_id": Uuid::now_v7()})).await
             .assert_problem(403, "insufficient_role");
-        app.post_json("/v1/support/requests", &owner, &json!({"category": "membership_cancellation", "title": "x"})).await
+        app.post_keyed("/v1/support/requests", &owner, &json!({"category": "membership_cancellation", "title": "x"})).await
             .assert_problem(400, "validation_failed");
 
         // Support asks for something; the partner's note answers it.

@@ -405,6 +405,18 @@ impl TestApp {
         reply.json()["now"].as_str().expect("now").to_owned()
     }
 
+    /// A POST with a JSON body and a fresh `Idempotency-Key` (routes that redeem or move money
+    /// require one).
+    pub async fn post_keyed(&self, path: &str, token: &str, body: &Value) -> Reply {
+        self.send(
+            self.request(Method::POST, path)
+                .bearer_auth(token)
+                .header("idempotency-key", Uuid::now_v7().to_string())
+                .json(body),
+        )
+        .await
+    }
+
     /// Places an order with a fresh `Idempotency-Key`.
     pub async fn order(&self, token: &str, body: &Value) -> Reply {
         self.send(

@@ -120,7 +120,8 @@ dual_test! {
         let b_app = issued.json()["access_token"].as_str().expect("token").to_owned();
         for token in [&b_owner, &b_app] {
             for (method, path, body) in &cases {
-                let mut request = app.request(method.clone(), path).bearer_auth(token).header("if-match", "*");
+                let mut request = app.request(method.clone(), path).bearer_auth(token).header("if-match", "*")
+                    .header("idempotency-key", uuid::Uuid::now_v7().to_string());
                 if let Some(body) = body {
                     request = request.json(body);
                 }

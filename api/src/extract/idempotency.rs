@@ -67,6 +67,29 @@ fn parse_key(value: Option<&HeaderValue>) -> Result<IdempotencyKey, ApiError> {
     Ok(IdempotencyKey(Some(key.to_owned())))
 }
 
+impl IdempotencyKey {
+    /// Refuses (400 `idempotency_key_required`) a request that moves money or redeems a benefit
+    /// without a key (DESIGN §2): `what` names it.
+    pub fn require(&self, what: &str) -> Result<(), ApiError> {
+        match self.0 {
+            Some(_) => Ok(()),
+            None => Err(ApiError::new(
+                ErrorCode::IdempotencyKeyRequired,
+                format!(
+                    "{what}: send an Idempotency-Key header (any unique string, reused only to retry this request)."
+                ),
+            )),
+        }
+    }
+}
+
+/// The fingerprint of a request without a body: its method and path.
+pub fn fingerprint_of(req: &HttpRequest) -> String {
+    use sha2::{Digest, Sha256};
+    let digest = Sha256::digest(format!("{}\n{}\n", req.method(), req.path()));
+    digest.iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// A successful response, built inside the transaction so it can be stored with its effects.
 #[derive(Debug, Clone)]
 pub struct Reply {

@@ -1,6 +1,7 @@
 //! Benefits of the account's memberships: listing, activation (assigning a user), and
 //! revealing software product keys.
 
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use domain::access::Permission;
@@ -8,7 +9,6 @@ use domain::catalog::BenefitKind;
 use domain::commerce::{self, Activation, ActivationRefused, BenefitStatus};
 use domain::ids::{BenefitId, UserId};
 use persistence::DbConnection;
-use persistence::connection::write_transaction;
 use persistence::repos::benefits::{self, Benefit as BenefitRecord};
 use persistence::repos::{accounts, memberships, users};
 use persistence::tenant::AccountScope;
@@ -25,9 +25,13 @@ use crate::dto::commerce::{
     ActivateBenefitRequest, Benefit, BenefitList, BenefitQuery, RevealedKey,
 };
 use crate::error::{ApiError, ErrorCode};
+use crate::extract::idempotency::{self, IdempotencyKey, Reply, fingerprint_of};
 use crate::extract::json::{JsonBody, validate};
 use crate::extract::pagination::{page_of, page_request, page_response};
 use crate::state::AppState;
+
+const KEY_DOC: &str =
+    "Required: a retry with the same key gets the first answer instead of redeeming again.";
 
 fn benefit_not_found() -> ApiError {
     ApiError::new(
@@ -164,32 +168,39 @@ pub async fn get_benefit(
 #[utoipa::path(
     tag = "Benefits",
     operation_id = "activate_benefit",
-    params(("benefit_id" = Uuid, Path, description = "The benefit's id.")),
+    params(
+        ("benefit_id" = Uuid, Path, description = "The benefit's id."),
+        ("Idempotency-Key" = String, Header, max_length = 255, description = KEY_DOC),
+    ),
     request_body(content = ActivateBenefitRequest, content_type = "application/json"),
     responses(
         (status = 200, description = "The benefit, activated for the user.", body = Benefit),
+        (status = 400, description = "`idempotency_key_required`, or `assignee_user_id` is not a user of the account (`validation_failed`)."),
         (status = 403, description = "`insufficient_role` (needs `global_admin` or `mpn_partner_admin`), `not_a_member` or `principal_not_allowed`."),
         (status = 404, description = "No benefit of the caller's account has this id (`not_found`)."),
-        (status = 409, description = "`benefit_ended`, `benefit_not_reassignable` or `reassignment_limit_reached`."),
-        (status = 400, description = "`assignee_user_id` is not a user of the account (`validation_failed`)."),
+        (status = 409, description = "`benefit_ended`, `benefit_not_reassignable`, `reassignment_limit_reached` or `idempotency_key_in_use`."),
+        (status = 422, description = "The `Idempotency-Key` was used with a different body (`idempotency_key_reused`)."),
     ),
 )]
 #[post("/v1/benefits/{benefit_id}/activate")]
 pub async fn activate_benefit(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Authenticated,
+    key: IdempotencyKey,
     benefit_id: web::Path<Uuid>,
     body: JsonBody<ActivateBenefitRequest>,
-) -> Result<web::Json<Benefit>, ApiError> {
-    let principal = caller.0;
+) -> Result<HttpResponse, ApiError> {
+    key.require("Activating a benefit redeems it")?;
+    let principal = caller.0.clone();
     let id = BenefitId::from_uuid(benefit_id.into_inner());
+    let fingerprint = body.fingerprint(&req);
     let request = body.value;
     let window = state.rules.renewal_window_days;
     let max_moves = state.rules.max_credit_reassignments;
-    let wall = clock::now();
-    let benefit = db::run(&state, move |conn| {
+    idempotency::execute(&state, &caller.0, key, fingerprint, move |conn, wall| {
         validate(&request, |_| Ok(()))?;
-        write_transaction(conn, |conn| {
+        let benefit = {
             let membership = access::authorize(conn, &principal, Permission::MembershipManage)?;
             let scope = &membership.scope;
             let now = membership.now(wall);
@@ -214,7 +225,9 @@ pub async fn activate_benefit(
             )
             .map_err(|refused| refusal(refused, &benefit))?;
             let (count, action) = match outcome {
-                Activation::Unchanged => return Ok(Benefit::new(&benefit, status, max_moves)),
+                Activation::Unchanged => {
+                    return Reply::json(StatusCode::OK, &Benefit::new(&benefit, status, max_moves));
+                }
                 Activation::Activated => (benefit.reassignments, "benefit.activated"),
                 Activation::Reassigned(count) => (count, "benefit.reassigned"),
             };
@@ -250,11 +263,11 @@ pub async fn activate_benefit(
                 now,
             )?;
             let (updated, status) = one(conn, scope, id, window, now)?;
-            Ok(Benefit::new(&updated, status, max_moves))
-        })
+            Benefit::new(&updated, status, max_moves)
+        };
+        Reply::json(StatusCode::OK, &benefit)
     })
-    .await?;
-    Ok(web::Json(benefit))
+    .await
 }
 
 fn refusal(refused: ActivationRefused, benefit: &BenefitRecord) -> ApiError {
@@ -287,29 +300,37 @@ fn refusal(refused: ActivationRefused, benefit: &BenefitRecord) -> ApiError {
 #[utoipa::path(
     tag = "Benefits",
     operation_id = "reveal_benefit_key",
-    params(("benefit_id" = Uuid, Path, description = "The benefit's id.")),
+    params(
+        ("benefit_id" = Uuid, Path, description = "The benefit's id."),
+        ("Idempotency-Key" = String, Header, max_length = 255, description = KEY_DOC),
+    ),
     responses(
         (status = 200, description = "The key.", body = RevealedKey),
+        (status = 400, description = "`idempotency_key_required`."),
         (status = 403, description = "`insufficient_role` (needs `global_admin` or `mpn_partner_admin`), `not_a_member` or `principal_not_allowed`."),
         (status = 404, description = "No benefit of the caller's account has this id (`not_found`)."),
-        (status = 409, description = "`no_product_key` (not a software benefit) or `benefit_ended`."),
+        (status = 409, description = "`no_product_key` (not a software benefit), `benefit_ended` or `idempotency_key_in_use`."),
     ),
 )]
 #[post("/v1/benefits/{benefit_id}/reveal-key")]
 pub async fn reveal_key(
+    req: HttpRequest,
     state: web::Data<AppState>,
     caller: Authenticated,
+    key: IdempotencyKey,
     benefit_id: web::Path<Uuid>,
-) -> Result<web::Json<RevealedKey>, ApiError> {
-    let principal = caller.0;
+) -> Result<HttpResponse, ApiError> {
+    key.require("Revealing a product key redeems it")?;
+    let principal = caller.0.clone();
     let id = BenefitId::from_uuid(benefit_id.into_inner());
     let window = state.rules.renewal_window_days;
-    let wall = clock::now();
-    let revealed = db::run(&state, move |conn| {
-        write_transaction(conn, |conn| {
+    idempotency::execute(&state, &caller.0, key, fingerprint_of(&req), move |conn, wall| {
+        let revealed = {
             let membership = access::authorize(conn, &principal, Permission::MembershipManage)?;
             let scope = &membership.scope;
             let now = membership.now(wall);
+            // Serialized with refunds, so a refund never grants while a key is being shown.
+            accounts::lock(conn, scope)?;
             let (benefit, status) = one(conn, scope, id, window, now)?;
             let Some(key) = benefit.product_key.clone() else {
                 return Err(ApiError::new(
@@ -330,13 +351,13 @@ pub async fn reveal_key(
                 json!({ "membership_id": benefit.membership_id, "first": benefit.key_revealed_at.is_none() }),
                 now,
             )?;
-            Ok(RevealedKey {
+            RevealedKey {
                 benefit_id: benefit.id.as_uuid(),
                 product_key: key,
                 revealed_at: benefit.key_revealed_at.unwrap_or(now),
-            })
-        })
+            }
+        };
+        Reply::json(StatusCode::OK, &revealed)
     })
-    .await?;
-    Ok(web::Json(revealed))
+    .await
 }

@@ -95,13 +95,40 @@ fn shared_fee(
     let Some(covering) = covering else {
         return Ok(None);
     };
+    // The order that paid the current term: the latest paid order of the covering membership
+    // (a renewal, after one), or the order whose fee that one shares.
     let payer = orders::all(conn, scope)?
         .into_iter()
-        .find(|o| o.membership_id == Some(covering.id) && o.standing == OrderStanding::Paid)
+        .filter(|o| o.membership_id == Some(covering.id) && o.standing == OrderStanding::Paid)
+        .max_by_key(|o| o.paid_at)
         .map(|o| o.covered_by.unwrap_or(o.id));
     Ok(covering
         .anniversary_at
         .map(|anniversary| SharedFee { payer, anniversary }))
+}
+
+/// The last instant a wire order can be paid: placed + the catalog's days, and for a renewal no
+/// later than the last second of the renewal window (a renewal paid after it would revive an
+/// expired membership).
+fn pay_by(
+    context: &Context,
+    program: &Program,
+    kind: OrderKind,
+    now: DateTime<Utc>,
+    rules: &Rules,
+) -> DateTime<Utc> {
+    let deadline = commerce::wire_deadline(now, rules.wire_payment_days);
+    let window_end = context
+        .memberships
+        .iter()
+        .filter(|m| m.program_id == program.id)
+        .filter_map(|m| m.term()?.renewal_window(rules.renewal_window_days))
+        .map(|window| window.ends_at - chrono::Duration::seconds(1))
+        .max();
+    match (kind, window_end) {
+        (OrderKind::Renewal, Some(end)) => deadline.min(end),
+        _ => deadline,
+    }
 }
 
 /// Checks the request's shape against its payment method.
@@ -153,11 +180,11 @@ fn check_payment_fields(request: &CreateOrderRequest) -> Result<(), FieldError> 
         (status = 201, description = "Paid (card, or a designation covered by the yearly fee) or awaiting a wire transfer.", body = Order, headers(
             ("Location" = String, description = "`/v1/orders/{id}`."),
         )),
-        (status = 400, description = "`idempotency_key_required`, `invalid_idempotency_key`, or `validation_failed` (a card token with the wrong method, an unknown benefit pack)."),
+        (status = 400, description = "`idempotency_key_required`, `invalid_idempotency_key`, or `validation_failed` (a card token with the wrong method; a benefit pack missing, or given for a program without packs)."),
         (status = 402, description = "The card was declined (`payment_declined`, with `order_id` of the `failed` order)."),
         (status = 403, description = "`insufficient_role` (ordering needs `global_admin` or `mpn_partner_admin`), `not_a_member` or `principal_not_allowed`."),
         (status = 404, description = "No program has this id (`not_found`)."),
-        (status = 409, description = "`not_eligible` (with `checks`), `enrollment_not_applicable` (a free or application program), or `idempotency_key_in_use`."),
+        (status = 409, description = "`not_eligible` (with `checks`; a pack the program does not offer fails `benefit_pack`), `enrollment_not_applicable` (a free or application program), or `idempotency_key_in_use`."),
         (status = 422, description = "The `Idempotency-Key` was used with a different body (`idempotency_key_reused`)."),
         (status = 503, description = "`payment_gateway_unavailable`: nothing was charged; retry after `Retry-After`."),
     ),
@@ -170,12 +197,7 @@ pub async fn create_order(
     key: IdempotencyKey,
     body: JsonBody<CreateOrderRequest>,
 ) -> Result<HttpResponse, ApiError> {
-    if key.0.is_none() {
-        return Err(ApiError::new(
-            ErrorCode::IdempotencyKeyRequired,
-            "POST /v1/orders moves money: send an Idempotency-Key header (any unique string, reused only to retry this request).",
-        ));
-    }
+    key.require("POST /v1/orders moves money")?;
     let principal = caller.0.clone();
     let fingerprint = body.fingerprint(&req);
     let request = body.value;
@@ -214,9 +236,18 @@ pub async fn create_order(
         };
         check_pack(&program, pack.as_deref())?;
         context.renewal = kind == OrderKind::Renewal;
+        // An unpaid order of the program, or of its fee group (whose fee it would pay), blocks
+        // another until it is paid, cancelled or expired.
+        let same_fee = |program_id: &str| {
+            program_id == program.id
+                || program.fee_group.is_some()
+                    && context
+                        .program(program_id)
+                        .is_ok_and(|other| other.fee_group == program.fee_group)
+        };
         context.open_order_until = orders::all(conn, scope)?
             .iter()
-            .filter(|o| o.program_id == program.id && o.status(now) == OrderStatus::AwaitingPayment)
+            .filter(|o| same_fee(&o.program_id) && o.status(now) == OrderStatus::AwaitingPayment)
             .filter_map(|o| o.pay_by)
             .max();
         let evaluated = context.evaluate(conn, scope, &program, &membership.roles, pack.as_deref(), &rules)?;
@@ -242,7 +273,7 @@ pub async fn create_order(
             covered_by: shared.and_then(|fee| fee.payer),
             placed_by: principal.subject(),
             placed_at: now,
-            pay_by: wire.then(|| commerce::wire_deadline(now, rules.wire_payment_days)),
+            pay_by: wire.then(|| pay_by(&context, &program, kind, now, &rules)),
             failure: None,
         };
         let charge = match (method, request.card_token.as_deref()) {
@@ -630,14 +661,8 @@ fn receive_wire(
     }
     let context = Context::load(conn, scope, now)?;
     let program = context.program(&order.program_id)?.clone();
-    let shared = shared_fee(
-        conn,
-        scope,
-        &context,
-        &program,
-        order.kind,
-        rules.renewal_window_days,
-    )?;
+    // A wire order was priced at the full fee (a covered designation is paid at once), so it
+    // starts its own term.
     let (paid, _) = billing::pay(
         conn,
         scope,
@@ -645,7 +670,7 @@ fn receive_wire(
         account,
         &program,
         order,
-        shared.map(|fee| fee.anniversary),
+        None,
         rules,
         receipt.received_at,
         None,

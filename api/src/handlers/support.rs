@@ -84,14 +84,15 @@ fn with_notes(
 #[utoipa::path(
     tag = "Support",
     operation_id = "create_support_request",
-    params(("Idempotency-Key" = Option<String>, Header, max_length = 255, description = "Makes the request safe to retry (see `create_account`).")),
+    params(("Idempotency-Key" = Option<String>, Header, max_length = 255, description = "Makes the request safe to retry (see `create_account`). Required for `membership_cancellation`, which refunds money.")),
     request_body(content = CreateSupportRequest, content_type = "application/json"),
     responses(
         (status = 201, description = "The request (a cancellation: closed, with its decision).", body = SupportRequest, headers(
             ("Location" = String, description = "`/v1/support/requests/{id}`."),
         )),
         (status = 403, description = "`principal_not_allowed` (apps cannot open requests), `insufficient_role` (a cancellation needs `global_admin` or `mpn_partner_admin`), or `not_a_member`."),
-        (status = 400, description = "`validation_failed` (`order_id` missing for a cancellation or not an order of the account)."),
+        (status = 400, description = "`validation_failed` (`order_id` missing for a cancellation or not an order of the account), or `idempotency_key_required` (a cancellation without `Idempotency-Key`)."),
+        (status = 409, description = "`idempotency_key_in_use`."),
         (status = 422, description = "The `Idempotency-Key` was used with a different body (`idempotency_key_reused`)."),
         (status = 503, description = "`payment_gateway_unavailable`: the refund could not be made; nothing changed, retry."),
     ),
@@ -104,6 +105,9 @@ pub async fn create_support_request(
     key: IdempotencyKey,
     body: JsonBody<CreateSupportRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    if body.value.category == crate::dto::commerce::SupportCategory::MembershipCancellation {
+        key.require("A membership cancellation refunds money")?;
+    }
     let principal = caller.0.clone();
     let fingerprint = body.fingerprint(&req);
     let request = body.value;
