@@ -83,13 +83,6 @@ impl IdempotencyKey {
     }
 }
 
-/// The fingerprint of a request without a body: its method and path.
-pub fn fingerprint_of(req: &HttpRequest) -> String {
-    use sha2::{Digest, Sha256};
-    let digest = Sha256::digest(format!("{}\n{}\n", req.method(), req.path()));
-    digest.iter().map(|b| format!("{b:02x}")).collect()
-}
-
 /// A successful response, built inside the transaction so it can be stored with its effects.
 #[derive(Debug, Clone)]
 pub struct Reply {

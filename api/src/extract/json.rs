@@ -31,14 +31,20 @@ impl<T> JsonBody<T> {
     /// A digest of the request identity: method, path and the body with object keys sorted,
     /// so reformatting the same JSON does not count as a different request.
     pub fn fingerprint(&self, req: &HttpRequest) -> String {
-        let mut hasher = Sha256::new();
-        hasher.update(req.method().as_str());
-        hasher.update(b"\n");
-        hasher.update(req.path());
-        hasher.update(b"\n");
-        hasher.update(self.canonical.as_bytes());
-        hex(&hasher.finalize())
+        request_fingerprint(req, &self.canonical)
     }
+}
+
+/// The digest identifying a request for idempotency: method, path and canonical body (empty
+/// for a request without one).
+pub fn request_fingerprint(req: &HttpRequest, canonical_body: &str) -> String {
+    let mut hasher = Sha256::new();
+    hasher.update(req.method().as_str());
+    hasher.update(b"\n");
+    hasher.update(req.path());
+    hasher.update(b"\n");
+    hasher.update(canonical_body.as_bytes());
+    hex(&hasher.finalize())
 }
 
 fn hex(bytes: &[u8]) -> String {

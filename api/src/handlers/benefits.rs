@@ -25,8 +25,8 @@ use crate::dto::commerce::{
     ActivateBenefitRequest, Benefit, BenefitList, BenefitQuery, RevealedKey,
 };
 use crate::error::{ApiError, ErrorCode};
-use crate::extract::idempotency::{self, IdempotencyKey, Reply, fingerprint_of};
-use crate::extract::json::{JsonBody, validate};
+use crate::extract::idempotency::{self, IdempotencyKey, Reply};
+use crate::extract::json::{JsonBody, request_fingerprint, validate};
 use crate::extract::pagination::{page_of, page_request, page_response};
 use crate::state::AppState;
 
@@ -324,7 +324,7 @@ pub async fn reveal_key(
     let principal = caller.0.clone();
     let id = BenefitId::from_uuid(benefit_id.into_inner());
     let window = state.rules.renewal_window_days;
-    idempotency::execute(&state, &caller.0, key, fingerprint_of(&req), move |conn, wall| {
+    idempotency::execute(&state, &caller.0, key, request_fingerprint(&req, ""), move |conn, wall| {
         let revealed = {
             let membership = access::authorize(conn, &principal, Permission::MembershipManage)?;
             let scope = &membership.scope;

@@ -72,16 +72,25 @@ pub async fn list_invoices(
     ))
 }
 
+/// The document and, for a credit note printed, the invoice it credits (one authorization,
+/// one trip to the database).
 async fn load(
     state: &AppState,
     caller: Authenticated,
     invoice_id: Uuid,
-) -> Result<InvoiceRecord, ApiError> {
+    with_credited: bool,
+) -> Result<(InvoiceRecord, Option<InvoiceRecord>), ApiError> {
     let principal = caller.0;
     let id = InvoiceId::from_uuid(invoice_id);
     db::run(state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::BillingRead)?;
-        orders::invoice(conn, &membership.scope, id)?.ok_or_else(invoice_not_found)
+        let scope = &membership.scope;
+        let invoice = orders::invoice(conn, scope, id)?.ok_or_else(invoice_not_found)?;
+        let credited = match invoice.credits_invoice_id.filter(|_| with_credited) {
+            Some(credited) => orders::invoice(conn, scope, credited)?,
+            None => None,
+        };
+        Ok((invoice, credited))
     })
     .await
 }
@@ -103,7 +112,7 @@ pub async fn get_invoice(
     caller: Authenticated,
     invoice_id: web::Path<Uuid>,
 ) -> Result<web::Json<Invoice>, ApiError> {
-    let invoice = load(&state, caller, invoice_id.into_inner()).await?;
+    let (invoice, _) = load(&state, caller, invoice_id.into_inner(), false).await?;
     Ok(web::Json(to_dto(&invoice)))
 }
 
@@ -127,17 +136,8 @@ pub async fn get_invoice_pdf(
     caller: Authenticated,
     invoice_id: web::Path<Uuid>,
 ) -> Result<HttpResponse, ApiError> {
-    let principal = caller.0.clone();
-    let invoice = load(&state, caller, invoice_id.into_inner()).await?;
-    let credited = match invoice.credits_invoice_id {
-        Some(id) => db::run(&state, move |conn| {
-            let membership = access::authorize(conn, &principal, Permission::BillingRead)?;
-            Ok(orders::invoice(conn, &membership.scope, id)?)
-        })
-        .await?
-        .map(|credited| billing::document_number(&credited)),
-        None => None,
-    };
+    let (invoice, credited) = load(&state, caller, invoice_id.into_inner(), true).await?;
+    let credited = credited.map(|credited| billing::document_number(&credited));
     let number = billing::document_number(&invoice);
     let pdf = invoice_pdf::render(&document(&invoice, number.clone(), credited));
     Ok(HttpResponse::Ok()

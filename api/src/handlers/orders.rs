@@ -16,6 +16,7 @@ use persistence::DbConnection;
 use persistence::connection::write_transaction;
 use persistence::repos::accounts::{self, Account};
 use persistence::repos::orders::{self, Failure, NewOrder, Order as OrderRecord};
+use persistence::repos::programs;
 use persistence::tenant::AccountScope;
 use serde_json::json;
 use uuid::Uuid;
@@ -31,7 +32,7 @@ use crate::dto::commerce::{
     SandboxWireRequest, WireReceivedRequest,
 };
 use crate::dto::program::Money as MoneyDto;
-use crate::enrollment::{Context, check_pack, not_eligible};
+use crate::enrollment::{Context, check_pack, not_eligible, program_not_found};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::idempotency::{self, IdempotencyKey, Reply};
 use crate::extract::json::{JsonBody, validate};
@@ -57,21 +58,14 @@ struct SharedFee {
 /// The fee a new order of `program` shares, when the program is in a fee group whose fee is
 /// paid for the term the order is for.
 fn shared_fee(
-    conn: &mut DbConnection,
-    scope: &AccountScope,
     context: &Context,
     program: &Program,
     kind: OrderKind,
     window_days: u32,
-) -> Result<Option<SharedFee>, ApiError> {
-    let Some(group) = &program.fee_group else {
-        return Ok(None);
-    };
-    let in_group = |program_id: &str| {
-        context.programs.iter().any(|stored| {
-            stored.program.id == program_id && stored.program.fee_group.as_ref() == Some(group)
-        })
-    };
+    placed: &[OrderRecord],
+) -> Option<SharedFee> {
+    program.fee_group.as_ref()?;
+    let in_group = |program_id: &str| same_fee_group(context, program, program_id);
     // A purchase shares the running term of any designation; a renewal, the next term of a
     // designation already renewed to the anniversary this renewal would reach.
     let target = match kind {
@@ -91,20 +85,25 @@ fn shared_fee(
             && m.status(window_days, context.now) == domain::membership::Status::Active
             && m.anniversary_at.is_some()
             && (kind == OrderKind::Purchase || m.anniversary_at == target)
-    });
-    let Some(covering) = covering else {
-        return Ok(None);
-    };
+    })?;
     // The order that paid the current term: the latest paid order of the covering membership
     // (a renewal, after one), or the order whose fee that one shares.
-    let payer = orders::all(conn, scope)?
-        .into_iter()
+    let payer = placed
+        .iter()
         .filter(|o| o.membership_id == Some(covering.id) && o.standing == OrderStanding::Paid)
         .max_by_key(|o| o.paid_at)
         .map(|o| o.covered_by.unwrap_or(o.id));
-    Ok(covering
+    covering
         .anniversary_at
-        .map(|anniversary| SharedFee { payer, anniversary }))
+        .map(|anniversary| SharedFee { payer, anniversary })
+}
+
+/// Whether `other` shares `program`'s fee group (a program without one shares none).
+fn same_fee_group(context: &Context, program: &Program, other: &str) -> bool {
+    program.fee_group.is_some()
+        && context
+            .program(other)
+            .is_ok_and(|other| other.fee_group == program.fee_group)
 }
 
 /// The last instant a wire order can be paid: placed + the catalog's days, and for a renewal no
@@ -238,24 +237,21 @@ pub async fn create_order(
         context.renewal = kind == OrderKind::Renewal;
         // An unpaid order of the program, or of its fee group (whose fee it would pay), blocks
         // another until it is paid, cancelled or expired.
-        let same_fee = |program_id: &str| {
-            program_id == program.id
-                || program.fee_group.is_some()
-                    && context
-                        .program(program_id)
-                        .is_ok_and(|other| other.fee_group == program.fee_group)
-        };
-        context.open_order_until = orders::all(conn, scope)?
+        let placed_orders = orders::all(conn, scope)?;
+        context.open_order_until = placed_orders
             .iter()
-            .filter(|o| same_fee(&o.program_id) && o.status(now) == OrderStatus::AwaitingPayment)
+            .filter(|o| {
+                (o.program_id == program.id || same_fee_group(&context, &program, &o.program_id))
+                    && o.status(now) == OrderStatus::AwaitingPayment
+            })
             .filter_map(|o| o.pay_by)
             .max();
         let evaluated = context.evaluate(conn, scope, &program, &membership.roles, pack.as_deref(), &rules)?;
         if !evaluated.eligible {
             return Err(not_eligible(&evaluated));
         }
-        let account = accounts::get(conn, scope)?;
-        let shared = shared_fee(conn, scope, &context, &program, kind, rules.renewal_window_days)?;
+        let account = &context.account;
+        let shared = shared_fee(&context, &program, kind, rules.renewal_window_days, &placed_orders);
         let net = if shared.is_some() { 0 } else { fee.amount_minor };
         let amounts = billing::price(net, &account.country, &rules)?;
         let method: PaymentMethod = request.payment_method.into();
@@ -324,7 +320,7 @@ pub async fn create_order(
                 conn,
                 scope,
                 &principal,
-                &account,
+                account,
                 &program,
                 &placed,
                 shared.map(|fee| fee.anniversary),
@@ -659,8 +655,9 @@ fn receive_wire(
             format!("The transfer's reference is not {expected}; nothing was recorded."),
         ));
     }
-    let context = Context::load(conn, scope, now)?;
-    let program = context.program(&order.program_id)?.clone();
+    let program = programs::get(conn, &order.program_id)?
+        .ok_or_else(program_not_found)?
+        .program;
     // A wire order was priced at the full fee (a covered designation is paid at once), so it
     // starts its own term.
     let (paid, _) = billing::pay(
