@@ -250,6 +250,38 @@ pub const ROUTE_ACCESS: &[(&str, &str, Access)] = &[
         "/v1/operator/accounts/{account_id}/support/requests/{request_id}/replies",
         Operator,
     ),
+    ("GET", "/v1/webhooks", Permission(WebhooksManage)),
+    ("POST", "/v1/webhooks", Permission(WebhooksManage)),
+    (
+        "GET",
+        "/v1/webhooks/{webhook_id}",
+        Permission(WebhooksManage),
+    ),
+    (
+        "PATCH",
+        "/v1/webhooks/{webhook_id}",
+        Permission(WebhooksManage),
+    ),
+    (
+        "DELETE",
+        "/v1/webhooks/{webhook_id}",
+        Permission(WebhooksManage),
+    ),
+    (
+        "POST",
+        "/v1/webhooks/{webhook_id}/secret",
+        Permission(WebhooksManage),
+    ),
+    (
+        "GET",
+        "/v1/webhooks/{webhook_id}/deliveries",
+        Permission(WebhooksManage),
+    ),
+    (
+        "POST",
+        "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
+        Permission(WebhooksManage),
+    ),
 ];
 
 /// The access rule of a route, if it has one.

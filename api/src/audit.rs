@@ -8,6 +8,7 @@ use persistence::repos::audit::{self, AuditActor, Entry};
 use persistence::tenant::AccountScope;
 
 use crate::error::ApiError;
+use crate::events;
 use crate::request_context;
 
 pub fn actor(principal: &Principal) -> AuditActor {
@@ -40,6 +41,49 @@ pub fn record_as(
     details: serde_json::Value,
     now: DateTime<Utc>,
 ) -> Result<(), ApiError> {
+    write(conn, scope, actor, action, target, details, None, now)
+}
+
+/// Records a change that must be announced only once (what time decided, found by a sweep
+/// that may pass twice): its event carries `dedupe_key`.
+#[allow(clippy::too_many_arguments)]
+pub fn record_once(
+    conn: &mut DbConnection,
+    scope: &AccountScope,
+    actor: &AuditActor,
+    action: &str,
+    target: (&str, String),
+    details: serde_json::Value,
+    dedupe_key: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    write(
+        conn,
+        scope,
+        actor,
+        action,
+        target,
+        details,
+        Some(dedupe_key),
+        now,
+    )
+}
+
+/// The audit record and, in the same transaction, the webhook events the change stands for.
+#[allow(clippy::too_many_arguments)]
+fn write(
+    conn: &mut DbConnection,
+    scope: &AccountScope,
+    actor: &AuditActor,
+    action: &str,
+    target: (&str, String),
+    details: serde_json::Value,
+    dedupe_key: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), ApiError> {
+    events::publish_change(
+        conn, scope, actor, action, &target, &details, dedupe_key, now,
+    )?;
     let request_id = request_context::current_request_id().unwrap_or_default();
     audit::record(
         conn,

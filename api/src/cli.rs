@@ -3,7 +3,7 @@
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use domain::email::EmailAddress;
 use domain::principal::Principal;
-use persistence::repos::{idempotency, outbox};
+use persistence::repos::{idempotency, outbox, webhooks};
 use persistence::{DatabaseUrl, migrate};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -11,7 +11,9 @@ use std::time::Duration;
 
 use crate::config::{AuthSettings, MailSettings, ServeSettings, Settings, parse_bind};
 use crate::server::Application;
+use crate::webhooks::{WebhookSettings, parse_duration};
 use crate::{clock, db, openapi, request_context, startup};
+use domain::webhooks::RetryPolicy;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -78,6 +80,58 @@ struct GlobalArgs {
         global = true
     )]
     mail_from: String,
+
+    /// Allow webhook URLs over plain http and on loopback or private addresses (tests,
+    /// closed networks). Off: only https URLs that resolve to public addresses.
+    #[arg(long, env = "PC_WEBHOOK_ALLOW_INSECURE_URLS", global = true)]
+    webhook_allow_insecure_urls: bool,
+
+    /// First retry delay of a failed webhook delivery; it doubles up to PC_WEBHOOK_RETRY_CAP.
+    #[arg(
+        long,
+        env = "PC_WEBHOOK_RETRY_BASE",
+        default_value = "30s",
+        global = true
+    )]
+    webhook_retry_base: String,
+
+    #[arg(
+        long,
+        env = "PC_WEBHOOK_RETRY_CAP",
+        default_value = "6h",
+        global = true
+    )]
+    webhook_retry_cap: String,
+
+    /// How long a delivery is retried after its first attempt.
+    #[arg(
+        long,
+        env = "PC_WEBHOOK_RETRY_PERIOD",
+        default_value = "3d",
+        global = true
+    )]
+    webhook_retry_period: String,
+
+    /// An endpoint failing every attempt for this long is disabled.
+    #[arg(
+        long,
+        env = "PC_WEBHOOK_DISABLE_AFTER",
+        default_value = "3d",
+        global = true
+    )]
+    webhook_disable_after: String,
+
+    /// How long a replica holds a claimed delivery (longer than the timeout).
+    #[arg(long, env = "PC_WEBHOOK_LEASE", default_value = "60s", global = true)]
+    webhook_lease: String,
+
+    /// One delivery attempt's time limit.
+    #[arg(long, env = "PC_WEBHOOK_TIMEOUT", default_value = "10s", global = true)]
+    webhook_timeout: String,
+
+    /// How often each replica looks for due deliveries.
+    #[arg(long, env = "PC_WEBHOOK_POLL", default_value = "1s", global = true)]
+    webhook_poll: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -179,7 +233,50 @@ fn settings(global: GlobalArgs) -> Result<Settings, String> {
             drop_dir: global.data_dir.join("mail"),
         },
         data_dir: global.data_dir,
+        webhooks: webhook_settings(
+            global.webhook_allow_insecure_urls,
+            [
+                ("PC_WEBHOOK_RETRY_BASE", &global.webhook_retry_base),
+                ("PC_WEBHOOK_RETRY_CAP", &global.webhook_retry_cap),
+                ("PC_WEBHOOK_RETRY_PERIOD", &global.webhook_retry_period),
+                ("PC_WEBHOOK_DISABLE_AFTER", &global.webhook_disable_after),
+                ("PC_WEBHOOK_LEASE", &global.webhook_lease),
+                ("PC_WEBHOOK_TIMEOUT", &global.webhook_timeout),
+                ("PC_WEBHOOK_POLL", &global.webhook_poll),
+            ],
+        )?,
     })
+}
+
+fn webhook_settings(
+    allow_insecure_urls: bool,
+    raw: [(&str, &String); 7],
+) -> Result<WebhookSettings, String> {
+    let durations = raw
+        .iter()
+        .map(|(name, value)| parse_duration(name, value))
+        .collect::<Result<Vec<_>, _>>()?;
+    let [base, cap, period, disable_after, lease, timeout, poll] = durations[..] else {
+        return Err("webhook settings: seven durations expected".into());
+    };
+    let to_std = |name: &str, d: chrono::Duration| {
+        d.to_std()
+            .map_err(|_| format!("{name} must be longer than zero"))
+    };
+    let settings = WebhookSettings {
+        allow_insecure_urls,
+        retry: RetryPolicy {
+            base,
+            cap,
+            give_up_after: period,
+        },
+        disable_after,
+        lease,
+        timeout: to_std("PC_WEBHOOK_TIMEOUT", timeout)?,
+        poll: to_std("PC_WEBHOOK_POLL", poll)?,
+    };
+    settings.check()?;
+    Ok(settings)
 }
 
 fn run(cli: Cli) -> Result<(), String> {
@@ -294,6 +391,18 @@ async fn purge_expired_records(state: crate::state::AppState) {
         .await;
         if let Err(error) = purged {
             log::warn!("mail purge failed: {error}");
+        }
+        // Webhook deliveries are kept 30 days as the delivery log; events as long, unless a
+        // delivery of theirs is still pending.
+        let purged = db::run(&state, |conn| {
+            Ok(webhooks::purge(
+                conn,
+                clock::now() - chrono::Duration::days(30),
+            )?)
+        })
+        .await;
+        if let Err(error) = purged {
+            log::warn!("webhook log purge failed: {error}");
         }
     }
 }

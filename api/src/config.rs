@@ -4,6 +4,7 @@
 use persistence::DatabaseUrl;
 
 pub use crate::mailer::MailSettings;
+pub use crate::webhooks::WebhookSettings;
 use std::net::{SocketAddr, ToSocketAddrs};
 use std::path::PathBuf;
 
@@ -14,6 +15,7 @@ pub struct Settings {
     /// Where the generated signing key lives when the database is not a local file.
     pub data_dir: PathBuf,
     pub mail: MailSettings,
+    pub webhooks: WebhookSettings,
 }
 
 #[derive(Clone)]
@@ -108,6 +110,7 @@ mod tests {
                 from: "partner-center@localhost".into(),
                 drop_dir: PathBuf::from("/var/lib/pc/mail"),
             },
+            webhooks: WebhookSettings::default(),
         }
     }
 

@@ -128,6 +128,10 @@ pub enum ErrorCode {
     NoProductKey,
     /// The support request is closed; open a new one.
     SupportRequestClosed,
+    /// The account has the most webhook endpoints it may have (16).
+    WebhookLimitReached,
+    /// The webhook endpoint is disabled; enable it before redelivering.
+    WebhookDisabled,
     /// An unexpected server error; the request id identifies it in the server log.
     InternalError,
     /// The service is temporarily unable to serve (database saturated or unreachable).
@@ -189,6 +193,8 @@ impl ErrorCode {
             ReassignmentLimitReached => StatusCode::CONFLICT,
             NoProductKey => StatusCode::CONFLICT,
             SupportRequestClosed => StatusCode::CONFLICT,
+            WebhookLimitReached => StatusCode::CONFLICT,
+            WebhookDisabled => StatusCode::CONFLICT,
             InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
         }
@@ -253,6 +259,8 @@ impl ErrorCode {
             ReassignmentLimitReached => "reassignment_limit_reached",
             NoProductKey => "no_product_key",
             SupportRequestClosed => "support_request_closed",
+            WebhookLimitReached => "webhook_limit_reached",
+            WebhookDisabled => "webhook_disabled",
             InternalError => "internal_error",
             ServiceUnavailable => "service_unavailable",
         }
@@ -318,6 +326,8 @@ impl ErrorCode {
             ReassignmentLimitReached => "Reassignment limit reached",
             NoProductKey => "No product key",
             SupportRequestClosed => "Support request closed",
+            WebhookLimitReached => "Webhook limit reached",
+            WebhookDisabled => "Webhook disabled",
             InternalError => "Internal server error",
             ServiceUnavailable => "Service unavailable",
         }
@@ -614,6 +624,8 @@ mod tests {
             ReassignmentLimitReached,
             NoProductKey,
             SupportRequestClosed,
+            WebhookLimitReached,
+            WebhookDisabled,
             InternalError,
             ServiceUnavailable,
         ] {

@@ -42,6 +42,7 @@ use crate::routes;
         (name = "Billing", description = "Orders by card or wire transfer, invoices and credit notes as JSON and PDF, refund eligibility."),
         (name = "Benefits", description = "Benefits of the memberships: activation, Azure credit reassignment, product keys."),
         (name = "Support", description = "Support requests, and membership cancellations decided at once."),
+        (name = "Webhooks", description = "Signed event delivery (Standard Webhooks) from a transactional outbox: endpoints, secret rotation, the delivery log and redelivery."),
         (name = "Sandbox", description = "Sandbox accounts: their own clock and stand-ins for operator actions."),
         (name = "Operator", description = "Platform-operator routes (`kind=operator` tokens only)."),
         (name = "Operations", description = "Liveness and readiness probes."),

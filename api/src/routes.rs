@@ -10,6 +10,7 @@ use utoipa_actix_web::service_config::ServiceConfig;
 use crate::handlers::{
     accounts, action_center, apps, audit, benefits, health, invoices, marketplace, me, memberships,
     operator, orders, performance, programs, sandbox, skilling, support, users, verification,
+    webhooks,
 };
 
 /// Every documented route. Each needs an entry in `access::ROUTE_ACCESS` too.
@@ -102,7 +103,15 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(support::list_support_requests)
         .service(support::get_support_request)
         .service(support::update_support_request)
-        .service(support::operator_reply);
+        .service(support::operator_reply)
+        .service(webhooks::list_webhooks)
+        .service(webhooks::create_webhook)
+        .service(webhooks::get_webhook)
+        .service(webhooks::update_webhook)
+        .service(webhooks::delete_webhook)
+        .service(webhooks::rotate_webhook_secret)
+        .service(webhooks::list_webhook_deliveries)
+        .service(webhooks::redeliver_webhook_delivery);
 }
 
 /// Routes served outside the OpenAPI document (the document itself and its viewer).

@@ -12,11 +12,13 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::billing;
 use crate::config::ServeSettings;
 use crate::error::{ApiError, ErrorCode};
+use crate::events;
 use crate::mailer;
 use crate::openapi;
 use crate::request_context::request_context;
 use crate::routes;
 use crate::state::AppState;
+use crate::webhooks;
 
 /// Extra routes mounted beside the documented ones (tests use this to exercise shared
 /// mechanisms, such as panic containment, through a real server).
@@ -133,13 +135,18 @@ impl Application {
 
     /// Serves until stopped. SIGTERM stops gracefully: the listener closes and in-flight
     /// requests complete (up to the shutdown timeout).
-    /// The mail worker and the wire-order expiry sweep run beside the server and stop with it.
+    /// The mail worker, the webhook delivery worker and the sweeps (wire-order expiry, time-driven
+    /// events) run beside the server and stop with it.
     pub async fn run(self) -> std::io::Result<()> {
         let worker = actix_web::rt::spawn(mailer::run_worker(self.state.clone()));
-        let sweep = actix_web::rt::spawn(billing::run_expiry_sweep(self.state));
+        let sweep = actix_web::rt::spawn(billing::run_expiry_sweep(self.state.clone()));
+        let deliveries = actix_web::rt::spawn(webhooks::run_worker(self.state.clone()));
+        let events = actix_web::rt::spawn(events::run_sweep(self.state));
         let result = self.server.await;
         worker.abort();
         sweep.abort();
+        deliveries.abort();
+        events.abort();
         result
     }
 }

@@ -13,6 +13,7 @@ use crate::config::{Settings, check_auth};
 use crate::mailer::Mailer;
 use crate::payments::TestGateway;
 use crate::state::AppState;
+use crate::webhooks::Webhooks;
 
 /// The token service for `settings`: the embedded key (configured or from the key file,
 /// created on first use) and the external issuer's keys, if configured.
@@ -54,6 +55,7 @@ pub fn prepare(
         mailer: Arc::new(mailer),
         rules: Arc::new(catalog.rules),
         gateway: Arc::new(TestGateway),
+        webhooks: Arc::new(Webhooks::new(settings.webhooks.clone())?),
     })
 }
 

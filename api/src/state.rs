@@ -7,6 +7,7 @@ use std::sync::Arc;
 use crate::auth::TokenService;
 use crate::mailer::Mailer;
 use crate::payments::PaymentGateway;
+use crate::webhooks::Webhooks;
 
 #[derive(Clone)]
 pub struct AppState {
@@ -17,4 +18,6 @@ pub struct AppState {
     pub rules: Arc<Rules>,
     /// Where card payments and their refunds go.
     pub gateway: Arc<dyn PaymentGateway>,
+    /// Webhook delivery: settings and the HTTP client.
+    pub webhooks: Arc<Webhooks>,
 }

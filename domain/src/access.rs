@@ -30,6 +30,8 @@ pub enum Permission {
     MarketplaceManage,
     /// Read orders, invoices and credit notes.
     BillingRead,
+    /// Register, change and delete webhook endpoints; read and redeliver their deliveries.
+    WebhooksManage,
 }
 
 const HOLDERS: &[(Permission, &[Role])] = &[
@@ -73,10 +75,12 @@ const HOLDERS: &[(Permission, &[Role])] = &[
         Permission::BillingRead,
         &[GlobalAdmin, AccountAdmin, BillingAdmin, MpnPartnerAdmin],
     ),
+    // Webhooks see every event of the account, as integration apps act for it: the same admins.
+    (Permission::WebhooksManage, &[GlobalAdmin, AccountAdmin]),
 ];
 
 impl Permission {
-    pub const ALL: [Permission; 10] = [
+    pub const ALL: [Permission; 11] = [
         Permission::AccountRead,
         Permission::AccountWrite,
         Permission::UsersRead,
@@ -87,6 +91,7 @@ impl Permission {
         Permission::MembershipManage,
         Permission::MarketplaceManage,
         Permission::BillingRead,
+        Permission::WebhooksManage,
     ];
 
     pub const fn id(self) -> &'static str {
@@ -101,6 +106,7 @@ impl Permission {
             Permission::MembershipManage => "membership.manage",
             Permission::MarketplaceManage => "marketplace.manage",
             Permission::BillingRead => "billing.read",
+            Permission::WebhooksManage => "webhooks.manage",
         }
     }
 

@@ -133,6 +133,21 @@ uuid_id!(
     SupportNoteId
 );
 
+uuid_id!(
+    /// A webhook endpoint of an account.
+    WebhookId
+);
+
+uuid_id!(
+    /// A published event (the `webhook-id` every delivery of it carries).
+    EventId
+);
+
+uuid_id!(
+    /// One event's delivery to one webhook endpoint.
+    DeliveryId
+);
+
 /// The public, human-facing PartnerID of an account: a seven-digit number, as in the portal.
 #[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(transparent)]

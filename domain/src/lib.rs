@@ -6,6 +6,7 @@ pub mod access;
 pub mod account;
 pub mod action_center;
 pub mod catalog;
+#[macro_use]
 pub mod commerce;
 pub mod country;
 pub mod eligibility;
@@ -21,6 +22,7 @@ pub mod scoring;
 pub mod skilling;
 pub mod text;
 pub mod verification;
+pub mod webhooks;
 pub mod workspace;
 
 pub use field::{FieldError, FieldErrors};

@@ -192,6 +192,28 @@ impl Term {
     }
 }
 
+/// The changes time alone makes to an active term in `(from, to]`, in order: the renewal
+/// window opening (`renewal_due`) and the membership expiring.
+pub fn transitions_between(
+    term: &Term,
+    window_days: u32,
+    from: DateTime<Utc>,
+    to: DateTime<Utc>,
+) -> Vec<(Status, DateTime<Utc>)> {
+    let within = |at: DateTime<Utc>| at > from && at <= to;
+    let mut changes = Vec::new();
+    if let Some(window) = term
+        .renewal_window(window_days)
+        .filter(|w| within(w.starts_at))
+    {
+        changes.push((Status::RenewalDue, window.starts_at));
+    }
+    if let Some(end) = term.expires_at(window_days).filter(|end| within(*end)) {
+        changes.push((Status::Expired, end));
+    }
+    changes
+}
+
 /// The status of a membership at `now`.
 pub fn status(
     standing: Standing,
@@ -242,6 +264,27 @@ mod tests {
     fn a_membership_without_term_never_expires() {
         let term = Term::new(at(0, 0), None, false);
         assert_eq!(term.status(WINDOW, at(100_000, 0)), Status::Active);
+    }
+
+    #[test]
+    fn time_changes_are_reported_once_in_the_interval_that_holds_them() {
+        let term = Term::new(at(0, 0), Some(365), true);
+        let due = at(365, 0);
+        let expires = at(395, 0);
+        assert_eq!(
+            transitions_between(&term, 30, due - Duration::seconds(1), due),
+            vec![(Status::RenewalDue, due)]
+        );
+        assert!(transitions_between(&term, 30, due, expires - Duration::seconds(1)).is_empty());
+        assert_eq!(
+            transitions_between(&term, 30, at(0, 0), at(500, 0)),
+            vec![(Status::RenewalDue, due), (Status::Expired, expires)]
+        );
+        let once = Term::new(at(0, 0), Some(365), false);
+        assert_eq!(
+            transitions_between(&once, 30, at(0, 0), at(500, 0)),
+            vec![(Status::Expired, due)]
+        );
     }
 
     #[test]

@@ -52,6 +52,9 @@ struct Fixture {
     software_id: String,
     /// The owner's support request.
     request_id: String,
+    /// A webhook endpoint and one of its deliveries.
+    webhook_id: String,
+    delivery_id: String,
     serial: std::cell::Cell<u32>,
 }
 
@@ -120,6 +123,17 @@ impl Fixture {
             .expect("the base membership")
             .to_owned();
         let application_id = apply(app, &owner, "probe_application").await;
+        let webhook_id = app
+            .post_json(
+                "/v1/webhooks",
+                &owner,
+                &json!({"url": "https://hooks.example.com/probe", "events": ["order.paid"]}),
+            )
+            .await
+            .json()["id"]
+            .as_str()
+            .expect("webhook")
+            .to_owned();
         let order_id = app.bought(&owner, "probe_paid").await["id"]
             .as_str()
             .expect("order")
@@ -139,7 +153,19 @@ impl Fixture {
         };
         let (credit_id, software_id) = (benefit("azure_credit"), benefit("software"));
         let request_id = open_request(app, &owner).await;
+        let delivery_id = app
+            .get(
+                &format!("/v1/webhooks/{webhook_id}/deliveries"),
+                Some(&owner),
+            )
+            .await
+            .json()["items"][0]["id"]
+            .as_str()
+            .expect("the order.paid delivery")
+            .to_owned();
         Fixture {
+            webhook_id,
+            delivery_id,
             order_id,
             invoice_id,
             credit_id,
@@ -416,6 +442,10 @@ async fn probe(
                 false => fx.request_id.clone(),
             };
             app.get(&format!("/v1/support/requests/{id}"), Some(token))
+                .await
+        }
+        ("GET", "/v1/webhooks/{webhook_id}" | "/v1/webhooks/{webhook_id}/deliveries") => {
+            app.get(&path.replace("{webhook_id}", &fx.webhook_id), Some(token))
                 .await
         }
         ("GET", _) => app.get(path, Some(token)).await,
@@ -740,6 +770,59 @@ async fn probe(
                 )
                 .header("idempotency-key", Uuid::now_v7().to_string()),
             )
+            .await
+        }
+        ("POST", "/v1/webhooks") => {
+            app.post_json(
+                path,
+                token,
+                &json!({"url": "https://hooks.example.com/probe", "events": ["*"]}),
+            )
+            .await
+        }
+        ("PATCH", "/v1/webhooks/{webhook_id}") => {
+            app.send(
+                request(Method::PATCH, &format!("/v1/webhooks/{}", fx.webhook_id))
+                    .json(&json!({"description": "Probe"})),
+            )
+            .await
+        }
+        ("DELETE", "/v1/webhooks/{webhook_id}") => {
+            let fresh = app
+                .post_json(
+                    "/v1/webhooks",
+                    &fx.owner,
+                    &json!({"url": "https://hooks.example.com/gone", "events": ["*"]}),
+                )
+                .await
+                .json()["id"]
+                .as_str()
+                .expect("webhook")
+                .to_owned();
+            let reply = app
+                .send(request(Method::DELETE, &format!("/v1/webhooks/{fresh}")))
+                .await;
+            // A refused caller leaves it behind; the owner removes it so the account stays
+            // under its endpoint limit across all the probes.
+            app.delete(&format!("/v1/webhooks/{fresh}"), &fx.owner, None)
+                .await;
+            reply
+        }
+        ("POST", "/v1/webhooks/{webhook_id}/secret") => {
+            app.send(request(
+                Method::POST,
+                &format!("/v1/webhooks/{}/secret", fx.webhook_id),
+            ))
+            .await
+        }
+        ("POST", "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver") => {
+            app.send(request(
+                Method::POST,
+                &format!(
+                    "/v1/webhooks/{}/deliveries/{}/redeliver",
+                    fx.webhook_id, fx.delivery_id
+                ),
+            ))
             .await
         }
         ("POST", "/v1/support/requests") => {

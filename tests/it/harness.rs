@@ -2,11 +2,12 @@
 //! PostgreSQL database when TEST_DATABASE_URL is set) and its own server on an ephemeral port.
 
 use api::auth::TokenService;
-use api::config::{AuthSettings, MailSettings, ServeSettings, Settings};
+use api::config::{AuthSettings, MailSettings, ServeSettings, Settings, WebhookSettings};
 use api::server::{Application, ExtraRoutes};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use domain::email::EmailAddress;
 use domain::principal::Principal;
+use domain::webhooks::RetryPolicy;
 use persistence::DatabaseUrl;
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, StatusCode};
@@ -115,6 +116,23 @@ pub fn settings_for(db: &TestDb) -> Settings {
             from: "Partner Center <partner-center@test.example>".to_owned(),
             drop_dir: db.dir.path().join("mail"),
         },
+        webhooks: test_webhook_settings(),
+    }
+}
+
+/// Webhooks as tests need them: receivers on loopback, quick polling and short retries.
+pub fn test_webhook_settings() -> WebhookSettings {
+    WebhookSettings {
+        allow_insecure_urls: true,
+        retry: RetryPolicy {
+            base: chrono::Duration::milliseconds(300),
+            cap: chrono::Duration::seconds(5),
+            give_up_after: chrono::Duration::days(3),
+        },
+        disable_after: chrono::Duration::days(3),
+        lease: chrono::Duration::seconds(30),
+        timeout: Duration::from_secs(5),
+        poll: Duration::from_millis(100),
     }
 }
 
@@ -127,6 +145,8 @@ pub struct Options {
     pub database_url: Option<String>,
     /// Send mail through this SMTP server instead of the file drop.
     pub smtp_url: Option<String>,
+    /// Webhook delivery settings other than `test_webhook_settings()`.
+    pub webhooks: Option<WebhookSettings>,
 }
 
 pub struct TestApp {
@@ -177,6 +197,9 @@ impl TestApp {
         let mut settings = settings_for(&db);
         if let Some(url) = &options.database_url {
             settings.database_url = DatabaseUrl::parse(url).expect("valid database url");
+        }
+        if let Some(webhooks) = options.webhooks {
+            settings.webhooks = webhooks;
         }
         if let Some(smtp) = options.smtp_url {
             settings.mail.smtp_url = Some(smtp);

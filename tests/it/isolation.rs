@@ -56,7 +56,11 @@ dual_test! {
         let a_offer = app.post_json("/v1/marketplace/offers", &a_owner, &json!({"name": "Offer", "transactable": true})).await.json()["id"]
             .as_str().expect("offer").to_owned();
 
+        let a_webhook = app.post_json("/v1/webhooks", &a_owner, &json!({"url": "https://hooks.example.com/a", "events": ["order.paid"]})).await.json()["id"]
+            .as_str().expect("webhook").to_owned();
         let a_order = app.bought(&a_owner, "probe_paid").await["id"].as_str().expect("order").to_owned();
+        let a_delivery = app.get(&format!("/v1/webhooks/{a_webhook}/deliveries"), Some(&a_owner)).await.json()["items"][0]["id"]
+            .as_str().expect("delivery").to_owned();
         let a_wire = app.order(&a_owner, &json!({"program_id": "probe_wired", "kind": "purchase", "payment_method": "wire_transfer"})).await;
         let a_wire = a_wire.json()["id"].as_str().map(str::to_owned).unwrap_or_else(|| panic!("wire order: {}", a_wire.text));
         let a_invoice = app.get("/v1/invoices", Some(&a_owner)).await.json()["items"][0]["id"].as_str().expect("invoice").to_owned();
@@ -93,6 +97,12 @@ dual_test! {
             (Method::POST, format!("/v1/benefits/{a_benefit}/reveal-key"), None),
             (Method::GET, format!("/v1/support/requests/{a_request}"), None),
             (Method::PATCH, format!("/v1/support/requests/{a_request}"), Some(json!({"note": "Mallory was here."}))),
+            (Method::GET, format!("/v1/webhooks/{a_webhook}"), None),
+            (Method::PATCH, format!("/v1/webhooks/{a_webhook}"), Some(json!({"url": "https://mallory.example.com/x"}))),
+            (Method::DELETE, format!("/v1/webhooks/{a_webhook}"), None),
+            (Method::POST, format!("/v1/webhooks/{a_webhook}/secret"), None),
+            (Method::GET, format!("/v1/webhooks/{a_webhook}/deliveries"), None),
+            (Method::POST, format!("/v1/webhooks/{a_webhook}/deliveries/{a_delivery}/redeliver"), None),
         ];
         // Every id-bearing partner route is in the matrix.
         let spec = app.get("/openapi.json", None).await.json();

@@ -21,3 +21,4 @@ mod process;
 mod storage;
 mod users;
 mod verification;
+mod webhooks;

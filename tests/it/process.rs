@@ -6,6 +6,7 @@ use crate::harness::{
     AUDIENCE, Db, ISSUER, TEST_SECRET, TestDb, account_body, binary, issue_operator_token,
     issue_user_token,
 };
+use crate::webhooks::{Answer, Received, Receiver, verifies};
 use api::auth::TokenService;
 use nix::sys::signal::{Signal, kill};
 use nix::unistd::Pid;
@@ -481,4 +482,146 @@ fn the_binary_needs_no_system_database_or_tls_library() {
             "links {library} dynamically:\n{libraries}"
         );
     }
+}
+
+/// Settings of a server process whose webhook receivers run on loopback and whose leases are
+/// short enough for a test to outlive.
+const WEBHOOK_ENV: [(&str, &str); 6] = [
+    ("PC_JWT_SECRET", TEST_SECRET),
+    ("PC_WEBHOOK_ALLOW_INSECURE_URLS", "true"),
+    ("PC_WEBHOOK_LEASE", "3s"),
+    ("PC_WEBHOOK_TIMEOUT", "2s"),
+    ("PC_WEBHOOK_POLL", "50ms"),
+    ("PC_WEBHOOK_RETRY_BASE", "200ms"),
+];
+
+async fn post(
+    client: &reqwest::Client,
+    server: &ServerProcess,
+    path: &str,
+    token: &str,
+    body: serde_json::Value,
+) -> serde_json::Value {
+    let response = client
+        .post(server.url(path))
+        .bearer_auth(token)
+        .json(&body)
+        .send()
+        .await
+        .expect("sent");
+    assert!(
+        response.status().is_success(),
+        "{path}: {}",
+        response.status()
+    );
+    response.json().await.expect("json")
+}
+
+/// An account with an endpoint for `user.created`; returns (owner token, secret).
+async fn account_with_webhook(
+    client: &reqwest::Client,
+    server: &ServerProcess,
+    url: &str,
+) -> (String, String) {
+    let token = user_token(Uuid::now_v7());
+    post(client, server, "/v1/accounts", &token, account_body()).await;
+    let webhook = post(
+        client,
+        server,
+        "/v1/webhooks",
+        &token,
+        serde_json::json!({"url": url, "events": ["user.created"]}),
+    )
+    .await;
+    (
+        token,
+        webhook["secret"].as_str().expect("secret").to_owned(),
+    )
+}
+
+async fn add_user(
+    client: &reqwest::Client,
+    server: &ServerProcess,
+    token: &str,
+    n: usize,
+) -> String {
+    let user = post(
+        client,
+        server,
+        "/v1/users",
+        token,
+        serde_json::json!({"email": format!("user{n}@contoso.com"), "first_name": "Test", "last_name": "User", "roles": ["report_viewer"]}),
+    )
+    .await;
+    user["id"].as_str().expect("id").to_owned()
+}
+
+/// The users whose `user.created` event arrived.
+fn created_users(received: &[Received]) -> std::collections::HashSet<String> {
+    received
+        .iter()
+        .map(Received::json)
+        .filter(|event| event["type"] == "user.created")
+        .filter_map(|event| event["data"]["id"].as_str().map(str::to_owned))
+        .collect()
+}
+
+dual_db_test! {
+    async fn webhook_events_survive_a_kill_mid_delivery(db) {
+        let db = TestDb::create(db);
+        let mut server = ServerProcess::start(&db.url, &WEBHOOK_ENV);
+        let receiver = Receiver::start(Answer::Ok);
+        // The first delivery is held open past the kill: the server dies mid-delivery.
+        receiver.answer_next(&[Answer::Hold(Duration::from_secs(30))]);
+        let client = reqwest::Client::new();
+        let (token, secret) = account_with_webhook(&client, &server, &receiver.url).await;
+        let mut users = Vec::new();
+        for n in 0..3 {
+            users.push(add_user(&client, &server, &token, n).await);
+        }
+        receiver
+            .wait_until(Duration::from_secs(10), "the first delivery", |r| !r.is_empty())
+            .await;
+        kill(server.pid(), Signal::SIGKILL).expect("SIGKILL");
+        server.wait_for_exit(Duration::from_secs(10));
+
+        let restarted = ServerProcess::start(&db.url, &WEBHOOK_ENV);
+        users.push(add_user(&client, &restarted, &token, 3).await);
+        let received = receiver
+            .wait_until(Duration::from_secs(30), "every user.created event", |r| {
+                let seen = created_users(r);
+                users.iter().all(|user| seen.contains(user))
+            })
+            .await;
+        assert!(received.iter().all(|r| verifies(&secret, r)), "a bad signature");
+    }
+}
+
+/// Two replicas on one PostgreSQL share the outbox; the row lease lets each delivery be
+/// posted by one of them only.
+#[cfg(pg_tests)]
+#[actix_rt::test]
+async fn two_replicas_deliver_each_event_once() {
+    let db = TestDb::create(Db::Postgres);
+    let first = ServerProcess::start(&db.url, &WEBHOOK_ENV);
+    let second = ServerProcess::start(&db.url, &WEBHOOK_ENV);
+    let receiver = Receiver::start(Answer::Ok);
+    let client = reqwest::Client::new();
+    let (token, _) = account_with_webhook(&client, &first, &receiver.url).await;
+    let mut users = Vec::new();
+    for n in 0..30 {
+        let server = if n % 2 == 0 { &first } else { &second };
+        users.push(add_user(&client, server, &token, n).await);
+    }
+    receiver
+        .wait_until(Duration::from_secs(30), "all 30 events", |r| {
+            created_users(r).len() == users.len()
+        })
+        .await;
+    // Give a double delivery time to show itself.
+    actix_rt::time::sleep(Duration::from_millis(1500)).await;
+    let received = receiver.received();
+    let ids: std::collections::HashSet<&str> = received.iter().map(|r| r.id.as_str()).collect();
+    assert_eq!(ids.len(), users.len());
+    assert_eq!(received.len(), users.len(), "an event was delivered twice");
 }

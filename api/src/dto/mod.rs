@@ -16,3 +16,4 @@ pub mod role;
 pub mod sandbox;
 pub mod skilling;
 pub mod user;
+pub mod webhook;

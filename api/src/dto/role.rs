@@ -142,6 +142,8 @@ pub enum Permission {
     MarketplaceManage,
     #[serde(rename = "billing.read")]
     BillingRead,
+    #[serde(rename = "webhooks.manage")]
+    WebhooksManage,
 }
 
 impl From<domain::access::Permission> for Permission {
@@ -158,6 +160,7 @@ impl From<domain::access::Permission> for Permission {
             P::MembershipManage => Permission::MembershipManage,
             P::MarketplaceManage => Permission::MarketplaceManage,
             P::BillingRead => Permission::BillingRead,
+            P::WebhooksManage => Permission::WebhooksManage,
         }
     }
 }

@@ -19,3 +19,4 @@ pub mod skilling;
 pub mod support;
 pub mod users;
 pub mod verification;
+pub mod webhooks;

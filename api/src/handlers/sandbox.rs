@@ -9,6 +9,7 @@ use domain::access::Permission;
 use domain::principal::Principal;
 use persistence::DbConnection;
 use persistence::repos::accounts;
+use persistence::repos::webhooks::Sweep;
 use persistence::tenant::Membership;
 use serde_json::json;
 
@@ -20,6 +21,7 @@ use crate::db;
 use crate::dto::account::{Account, VerificationDecision};
 use crate::dto::sandbox::{AdvanceClockRequest, SandboxClock};
 use crate::error::{ApiError, ErrorCode};
+use crate::events;
 use crate::extract::idempotency::{self, IdempotencyKey, Reply};
 use crate::extract::json::{JsonBody, validate};
 use crate::handlers::verification::apply_decision;
@@ -104,6 +106,7 @@ pub async fn advance_clock(
 ) -> Result<web::Json<SandboxClock>, ApiError> {
     let principal = caller.0;
     let request = body.value;
+    let window_days = state.rules.renewal_window_days;
     let clock = db::run(&state, move |conn| {
         let step = validate(&request, |r| {
             let step = Duration::days(i64::from(r.advance_days))
@@ -145,8 +148,10 @@ pub async fn advance_clock(
                 json!({"from": now, "to": to}),
                 to,
             )?;
-            // What the new time decides is announced at once (wire orders expiring unpaid).
+            // What the new time decides is announced at once: wire orders expiring unpaid,
+            // renewal windows opening, memberships expiring, skilling credit starting to count.
             billing::announce_expiries(conn, scope, to)?;
+            events::announce_time(conn, Sweep::Account(scope), window_days, now, to)?;
             let account = accounts::get(conn, scope)?;
             Ok(SandboxClock {
                 now: to,

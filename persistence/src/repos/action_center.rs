@@ -8,12 +8,13 @@ use domain::action_center::{
 };
 use domain::ids::{ItemId, UserId};
 use domain::role::Role;
+use domain::webhooks::EventType;
 use domain::workspace::Workspace;
 
 use crate::connection::DbConnection;
 use crate::error::{DbError, DbResult};
 use crate::page::{Page, PageRequest};
-use crate::repos::{from_db_time, outbox, to_db_time, users};
+use crate::repos::{from_db_time, outbox, to_db_time, users, webhooks};
 use crate::schema::{action_center_archives, action_center_items, notification_preferences};
 use crate::tenant::{AccountScope, parse_id};
 
@@ -126,6 +127,29 @@ pub fn raise(
             action_center_items::created_at.eq(to_db_time(now)),
         ))
         .execute(conn)?;
+    webhooks::publish(
+        conn,
+        scope,
+        EventType::ActionCenterItemCreated,
+        serde_json::json!({
+            "object": "action_center_item",
+            "id": id.to_string(),
+            "details": {
+                "kind": kind,
+                "priority": priority,
+                "category": category,
+                "event": item.event,
+                "workspace": item.workspace.id(),
+                "user_id": personal,
+                "title": item.title,
+                "due_at": item.due_at,
+                "target_type": target.map(|t| t.kind),
+                "target_id": target.map(|t| t.id),
+            },
+        }),
+        None,
+        now,
+    )?;
 
     let recipients: Vec<UserId> = match &item.audience {
         Audience::User(user) => vec![*user],

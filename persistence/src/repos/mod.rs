@@ -18,6 +18,7 @@ pub mod programs;
 pub mod skilling;
 pub mod support;
 pub mod users;
+pub mod webhooks;
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
