@@ -250,6 +250,9 @@ pub const ROUTE_ACCESS: &[(&str, &str, Access)] = &[
         "/v1/operator/accounts/{account_id}/support/requests/{request_id}/replies",
         Operator,
     ),
+    // Everyone of the account may search; what they find is filtered by their permissions.
+    ("GET", "/v1/search", AccountUser),
+    ("GET", "/v1/help-topics/{topic_id}", AnyPrincipal),
 ];
 
 /// The access rule of a route, if it has one.

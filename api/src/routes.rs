@@ -9,7 +9,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::handlers::{
     accounts, action_center, apps, audit, benefits, health, invoices, marketplace, me, memberships,
-    operator, orders, performance, programs, sandbox, skilling, support, users, verification,
+    operator, orders, performance, programs, sandbox, search, skilling, support, users,
+    verification,
 };
 
 /// Every documented route. Each needs an entry in `access::ROUTE_ACCESS` too.
@@ -102,7 +103,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(support::list_support_requests)
         .service(support::get_support_request)
         .service(support::update_support_request)
-        .service(support::operator_reply);
+        .service(support::operator_reply)
+        .service(search::search)
+        .service(search::get_help_topic);
 }
 
 /// Routes served outside the OpenAPI document (the document itself and its viewer).

@@ -1,6 +1,7 @@
 //! What every request handler shares: the pool and the token service.
 
 use domain::catalog::Rules;
+use domain::help::HelpCatalog;
 use persistence::DbPool;
 use std::sync::Arc;
 
@@ -17,4 +18,6 @@ pub struct AppState {
     pub rules: Arc<Rules>,
     /// Where card payments and their refunds go.
     pub gateway: Arc<dyn PaymentGateway>,
+    /// The help topics shipped with this build (`catalog/help_topics.json`).
+    pub help: Arc<HelpCatalog>,
 }

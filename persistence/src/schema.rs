@@ -437,6 +437,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    search_documents (account_id, doc_type, doc_id) {
+        account_id -> Text,
+        doc_type -> Text,
+        doc_id -> Text,
+        title -> Text,
+        summary -> Text,
+        title_terms -> Text,
+        body_terms -> Text,
+        owner_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    search_terms (account_id, term) {
+        account_id -> Text,
+        term -> Text,
+    }
+}
+
+diesel::table! {
+    search_reindex (account_id) {
+        account_id -> Text,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -463,4 +489,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     benefits,
     support_requests,
     support_notes,
+    search_documents,
+    search_terms,
+    search_reindex,
 );
