@@ -298,3 +298,41 @@ dual_test! {
         assert!(found[0]["summary"].as_str().expect("summary").contains("closed"), "{found:?}");
     }
 }
+
+dual_test! {
+    async fn objects_indexed_before_search_existed_are_found_after_the_start_up_backfill(app) {
+        let (dir, owner, account) = app.create_account().await;
+        let account_id = account["id"].as_str().expect("id").to_owned();
+        let (john, _) = person(&app, dir, &owner, "john@contoso.com", "John", Some("Older"), &[]).await;
+        let order = app.bought(&owner, "probe_paid").await["id"].as_str().expect("order").to_owned();
+        let request = open_request(&app, &owner, "Quokka sightings").await;
+
+        // The account as a database from before the index has it: no documents, no vocabulary,
+        // queued for indexing (as the migration queues every existing account).
+        let pool = persistence::DbPool::build(&app.db.database_url(), 1).expect("pool");
+        {
+            use diesel::prelude::*;
+            use persistence::schema::{search_documents, search_reindex, search_terms};
+            let mut conn = pool.get().expect("connection");
+            diesel::delete(search_documents::table.filter(search_documents::account_id.eq(&account_id)))
+                .execute(&mut *conn).expect("documents removed");
+            diesel::delete(search_terms::table.filter(search_terms::account_id.eq(&account_id)))
+                .execute(&mut *conn).expect("terms removed");
+            diesel::insert_into(search_reindex::table).values(search_reindex::account_id.eq(&account_id))
+                .execute(&mut *conn).expect("queued");
+        }
+        assert!(results(&app, &owner, "q=Jhon&types=user").await.is_empty());
+        assert!(results(&app, &owner, "q=quokka").await.is_empty());
+
+        // What every start (and `partner-center migrate`) runs.
+        api::startup::load_catalog(&pool).expect("catalog and backfill");
+
+        assert_eq!(ids_of(&results(&app, &owner, "q=Jhon&types=user").await), std::slice::from_ref(&john));
+        assert_eq!(ids_of(&results(&app, &owner, "q=quokka").await), std::slice::from_ref(&request));
+        assert_eq!(ids_of(&results(&app, &owner, "q=probe%20program&types=order").await), std::slice::from_ref(&order));
+        use diesel::prelude::*;
+        let queued: i64 = persistence::schema::search_reindex::table.count()
+            .get_result(&mut *pool.get().expect("connection")).expect("count");
+        assert_eq!(queued, 0);
+    }
+}
