@@ -24,7 +24,7 @@ dual_db_test! {
         applied.sort();
         assert_eq!(
             applied,
-            vec!["20261121000001".to_owned(), "20261121000002".to_owned(), "20261121000003".to_owned(), "20261121000004".to_owned()],
+            vec!["20261121000001".to_owned(), "20261121000002".to_owned(), "20261121000003".to_owned(), "20261121000004".to_owned(), "20261121000006".to_owned()],
             "each migration applied exactly once"
         );
         let pool = persistence::DbPool::build(&url, 1).expect("pool");
