@@ -282,6 +282,9 @@ pub const ROUTE_ACCESS: &[(&str, &str, Access)] = &[
         "/v1/webhooks/{webhook_id}/deliveries/{delivery_id}/redeliver",
         Permission(WebhooksManage),
     ),
+    // Everyone of the account may search; what they find is filtered by their permissions.
+    ("GET", "/v1/search", AccountUser),
+    ("GET", "/v1/help-topics/{topic_id}", AnyPrincipal),
 ];
 
 /// The access rule of a route, if it has one.

@@ -384,11 +384,7 @@ fn renew(
 
 /// `INV-000001` / `CN-000002`: one numbering for both kinds of document.
 pub fn document_number(invoice: &Invoice) -> String {
-    let prefix = match invoice.kind {
-        InvoiceKind::Invoice => "INV",
-        InvoiceKind::CreditNote => "CN",
-    };
-    format!("{prefix}-{:06}", invoice.number)
+    domain::commerce::document_number(invoice.kind, invoice.number)
 }
 
 fn payment_reference(order: &Order) -> Option<String> {

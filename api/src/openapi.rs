@@ -46,6 +46,7 @@ use crate::routes;
         (name = "Sandbox", description = "Sandbox accounts: their own clock and stand-ins for operator actions."),
         (name = "Operator", description = "Platform-operator routes (`kind=operator` tokens only)."),
         (name = "Operations", description = "Liveness and readiness probes."),
+        (name = "Search", description = "Search over workspaces, programs, help topics and the account's own objects the caller may see."),
     ),
     components(schemas(Problem, ProblemFieldError, ErrorCode)),
 )]

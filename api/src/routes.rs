@@ -9,8 +9,8 @@ use utoipa_actix_web::service_config::ServiceConfig;
 
 use crate::handlers::{
     accounts, action_center, apps, audit, benefits, health, invoices, marketplace, me, memberships,
-    operator, orders, performance, programs, sandbox, skilling, support, users, verification,
-    webhooks,
+    operator, orders, performance, programs, sandbox, search, skilling, support, users,
+    verification, webhooks,
 };
 
 /// Every documented route. Each needs an entry in `access::ROUTE_ACCESS` too.
@@ -111,7 +111,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(webhooks::delete_webhook)
         .service(webhooks::rotate_webhook_secret)
         .service(webhooks::list_webhook_deliveries)
-        .service(webhooks::redeliver_webhook_delivery);
+        .service(webhooks::redeliver_webhook_delivery)
+        .service(search::search)
+        .service(search::get_help_topic);
 }
 
 /// Routes served outside the OpenAPI document (the document itself and its viewer).

@@ -2,7 +2,7 @@
 
 use domain::catalog::Catalog;
 use persistence::connection::write_transaction;
-use persistence::repos::programs;
+use persistence::repos::{programs, search};
 use persistence::{DbPool, migrate};
 
 use crate::clock;
@@ -49,7 +49,9 @@ pub fn prepare(
     let mailer = Mailer::from_settings(&settings.mail)?;
     let pool = DbPool::build(&settings.database_url, pool_size)?;
     let catalog = load_catalog(&pool)?;
+    let help = search::seeded_help()?;
     Ok(AppState {
+        help: Arc::new(help),
         pool,
         tokens: Arc::new(tokens),
         mailer: Arc::new(mailer),
@@ -72,8 +74,11 @@ pub fn load_catalog(pool: &DbPool) -> Result<Catalog, String> {
         log::warn!("the database has pending migrations: the catalog is not loaded");
         return Ok(catalog);
     }
+    let help = search::seeded_help()?;
     let changed = write_transaction(&mut conn, |conn| {
-        programs::load(conn, &catalog, clock::now())
+        let changed = programs::load(conn, &catalog, clock::now())?;
+        search::index_catalog(conn, &help)?;
+        Ok(changed)
     })
     .map_err(|e: persistence::DbError| format!("cannot load the catalog: {e}"))?;
     if !changed.is_empty() {
@@ -83,5 +88,31 @@ pub fn load_catalog(pool: &DbPool) -> Result<Catalog, String> {
             changed.join(", ")
         );
     }
+    drain_search_queue(&mut conn)?;
     Ok(catalog)
+}
+
+/// Indexes the accounts queued for search (every account of a database that predates the
+/// index), one account per transaction so a large backlog neither holds a long lock nor is
+/// lost half-way. Several replicas may drain at once: reindexing is idempotent.
+fn drain_search_queue(conn: &mut persistence::DbConnection) -> Result<(), String> {
+    let failed = |e: persistence::DbError| format!("cannot index accounts for search: {e}");
+    loop {
+        let queued = search::queued_accounts(conn, 50).map_err(failed)?;
+        if queued.is_empty() {
+            return Ok(());
+        }
+        for scope in queued {
+            let indexed = write_transaction(conn, |conn| {
+                let indexed = search::reindex_account(conn, &scope)?;
+                search::dequeue(conn, &scope)?;
+                Ok(indexed)
+            })
+            .map_err(failed)?;
+            log::info!(
+                "search: indexed {indexed} objects of account {}",
+                scope.account_id()
+            );
+        }
+    }
 }

@@ -1,6 +1,7 @@
 //! What every request handler shares: the pool and the token service.
 
 use domain::catalog::Rules;
+use domain::help::HelpCatalog;
 use persistence::DbPool;
 use std::sync::Arc;
 
@@ -20,4 +21,6 @@ pub struct AppState {
     pub gateway: Arc<dyn PaymentGateway>,
     /// Webhook delivery: settings and the HTTP client.
     pub webhooks: Arc<Webhooks>,
+    /// The help topics shipped with this build (`catalog/help_topics.json`).
+    pub help: Arc<HelpCatalog>,
 }

@@ -198,6 +198,15 @@ pub fn minor_digits(currency: &str) -> u32 {
     }
 }
 
+/// `INV-000001` / `CN-000002`: one numbering for both kinds of document.
+pub fn document_number(kind: InvoiceKind, number: i64) -> String {
+    let prefix = match kind {
+        InvoiceKind::Invoice => "INV",
+        InvoiceKind::CreditNote => "CN",
+    };
+    format!("{prefix}-{number:06}")
+}
+
 /// `USD 1,234.50`-style text for documents (without thousands separators: `USD 1234.50`).
 pub fn format_amount(amount_minor: i64, currency: &str) -> String {
     let digits = minor_digits(currency);

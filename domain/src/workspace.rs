@@ -157,6 +157,47 @@ impl Workspace {
         Self::ALL.into_iter().find(|w| w.id() == id)
     }
 
+    /// What the workspace is for, as the portal's dashboard tiles describe it.
+    pub const fn description(self) -> &'static str {
+        match self {
+            AccountSettings => {
+                "View and edit your account settings, including your company profile, legal info, users and permissions."
+            }
+            ActionCenter => {
+                "View all Partner Center actions and notifications, and manage preferences like contact information."
+            }
+            Benefits => {
+                "Access and activate your partner program benefits to help you build and grow your business."
+            }
+            Billing => "Access and download your invoices and credit notes.",
+            Customers => {
+                "Connect with customers, purchase subscriptions, manage licenses and submit support requests on their behalf."
+            }
+            Incentives => {
+                "Explore incentives programs, sign up and manage incentives, and view your programs and payouts."
+            }
+            Insights => {
+                "View data on your customers and their purchases, and gain insights on how to grow your business."
+            }
+            Membership => {
+                "Enroll in and manage partner program memberships, designations and programs to help you go to market."
+            }
+            MarketplaceOffers => {
+                "Create, publish and manage solutions in the commercial marketplace."
+            }
+            Referrals => {
+                "Discover and manage leads and co-sell opportunities to set your business apart."
+            }
+            Payouts => "Set up your payout account, and view and manage payout statements.",
+            Pricing => {
+                "View and download pricing information for different offers, SKUs and product bundles."
+            }
+            HelpSupport => {
+                "Get service health updates, view support articles, contact support and manage your support requests."
+            }
+        }
+    }
+
     /// The program that opens this workspace; `None` when every account has it.
     pub fn opened_by(self) -> Option<&'static str> {
         OPENED_BY

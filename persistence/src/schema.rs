@@ -509,6 +509,32 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    search_documents (account_id, doc_type, doc_id) {
+        account_id -> Text,
+        doc_type -> Text,
+        doc_id -> Text,
+        title -> Text,
+        summary -> Text,
+        title_terms -> Text,
+        body_terms -> Text,
+        owner_id -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    search_terms (account_id, term) {
+        account_id -> Text,
+        term -> Text,
+    }
+}
+
+diesel::table! {
+    search_reindex (account_id) {
+        account_id -> Text,
+    }
+}
+
 diesel::joinable!(users -> accounts (account_id));
 diesel::allow_tables_to_appear_in_same_query!(
     accounts,
@@ -540,4 +566,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     webhook_deliveries,
     webhook_attempts,
     event_sweeps,
+    search_documents,
+    search_terms,
+    search_reindex,
 );

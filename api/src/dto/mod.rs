@@ -14,6 +14,7 @@ pub mod performance;
 pub mod program;
 pub mod role;
 pub mod sandbox;
+pub mod search;
 pub mod skilling;
 pub mod user;
 pub mod webhook;

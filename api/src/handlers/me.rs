@@ -108,18 +108,8 @@ pub async fn get_my_access(
     let wall = clock::now();
     let items = db::run(&state, move |conn| {
         let (membership, _) = access::account_user(conn, &principal)?;
-        let now = membership.now(wall);
-        let held: Vec<String> = memberships::all(conn, &membership.scope)?
-            .into_iter()
-            .filter(|m| m.status(window, now).is_in_force())
-            .map(|m| m.program_id)
-            .collect();
-        let programs: Vec<&str> = held.iter().map(String::as_str).collect();
         let mut items = Vec::new();
-        for workspace in Workspace::ALL {
-            if !workspace.is_open_for(&programs) {
-                continue;
-            }
+        for workspace in account_workspaces(conn, &membership, window, wall)? {
             let has_access = reaches(&membership.roles, workspace);
             let admins = if has_access {
                 Vec::new()
@@ -155,6 +145,27 @@ pub async fn get_my_access(
     })
     .await?;
     Ok(web::Json(MyAccess { items }))
+}
+
+/// The workspaces the account has now: those every account has and those opened by the
+/// programs it holds in force (as My access lists them).
+pub(crate) fn account_workspaces(
+    conn: &mut persistence::DbConnection,
+    membership: &tenant::Membership,
+    renewal_window_days: u32,
+    wall: chrono::DateTime<chrono::Utc>,
+) -> Result<Vec<Workspace>, ApiError> {
+    let now = membership.now(wall);
+    let held: Vec<String> = memberships::all(conn, &membership.scope)?
+        .into_iter()
+        .filter(|m| m.status(renewal_window_days, now).is_in_force())
+        .map(|m| m.program_id)
+        .collect();
+    let programs: Vec<&str> = held.iter().map(String::as_str).collect();
+    Ok(Workspace::ALL
+        .into_iter()
+        .filter(|workspace| workspace.is_open_for(&programs))
+        .collect())
 }
 
 /// My roles.

@@ -15,6 +15,7 @@ pub mod orders;
 pub mod performance;
 pub mod programs;
 pub mod sandbox;
+pub mod search;
 pub mod skilling;
 pub mod support;
 pub mod users;

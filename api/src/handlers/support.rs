@@ -9,7 +9,7 @@ use domain::FieldError;
 use domain::access::Permission;
 use domain::catalog::Rules;
 use domain::commerce::{Severity, SupportCategory, SupportStatus};
-use domain::ids::{AccountId, OrderId, SupportRequestId};
+use domain::ids::{AccountId, OrderId, SupportRequestId, UserId};
 use domain::principal::Principal;
 use domain::role::Role;
 use persistence::DbConnection;
@@ -48,15 +48,23 @@ fn request_not_found() -> ApiError {
     )
 }
 
+/// Whose requests the caller sees: `None` for the account's admins (every request), else the
+/// caller's own.
+pub(crate) fn visible_creator(membership: &Membership, user: UserId) -> Option<UserId> {
+    (!membership.has_any_role(&SUPPORT_ADMINS)).then_some(user)
+}
+
 /// The request, if the caller may see it: their own, or any as an admin.
 fn visible(
     conn: &mut DbConnection,
     membership: &Membership,
-    user: domain::ids::UserId,
+    user: UserId,
     id: SupportRequestId,
 ) -> Result<RequestRecord, ApiError> {
     support::get(conn, &membership.scope, id)?
-        .filter(|request| request.created_by == user || membership.has_any_role(&SUPPORT_ADMINS))
+        .filter(|request| {
+            visible_creator(membership, user).is_none_or(|own| own == request.created_by)
+        })
         .ok_or_else(request_not_found)
 }
 
@@ -299,7 +307,7 @@ pub async fn list_support_requests(
     let page = page_request(query.limit, query.cursor.as_deref())?;
     let page = db::run(&state, move |conn| {
         let (membership, user) = access::account_user(conn, &principal)?;
-        let creator = (!membership.has_any_role(&SUPPORT_ADMINS)).then_some(user);
+        let creator = visible_creator(&membership, user);
         Ok(support::list(
             conn,
             &membership.scope,

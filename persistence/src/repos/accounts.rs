@@ -11,7 +11,7 @@ use domain::verification::VerificationStatus;
 use crate::connection::DbConnection;
 use crate::error::{DbError, DbResult, is_unique_violation_on};
 use crate::page::{Page, PageRequest};
-use crate::repos::{from_db_time, memberships, programs, to_db_time};
+use crate::repos::{from_db_time, memberships, programs, search, to_db_time};
 use crate::schema::{accounts, user_roles, users};
 use crate::tenant::{AccountScope, Actor, Membership, OperatorAccess, parse_id};
 use domain::catalog::BASE_PROGRAM;
@@ -250,6 +250,7 @@ pub fn create(
         .execute(conn)?;
 
     let scope = AccountScope::new(account_id);
+    search::reindex(conn, &scope, search::Target::User(owner_id))?;
     // Every account joins the base program with its enrollment (DESIGN §4).
     let base = programs::get(conn, BASE_PROGRAM)?
         .ok_or_else(|| DbError::corrupt("programs", format!("the catalog lacks {BASE_PROGRAM}")))?;

@@ -14,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use crate::connection::DbConnection;
 use crate::error::{DbError, DbResult};
 use crate::page::{Page, PageRequest};
+use crate::repos::search::{self, Target};
 use crate::repos::{from_db_time, to_db_time};
 use crate::schema::{accounts, invoices, orders, refunds};
 use crate::tenant::{AccountScope, OperatorAccess, parse_id};
@@ -208,6 +209,7 @@ pub fn insert(
     diesel::insert_into(orders::table)
         .values(&row)
         .execute(conn)?;
+    search::reindex(conn, scope, Target::Order(id))?;
     row.try_into()
 }
 
@@ -297,6 +299,7 @@ pub fn mark_paid(
         orders::version.eq(order.version + 1),
     ))
     .execute(conn)?;
+    search::reindex(conn, scope, Target::Order(order.id))?;
     Ok(changed == 1)
 }
 
@@ -322,6 +325,7 @@ pub fn close(
         orders::version.eq(order.version + 1),
     ))
     .execute(conn)?;
+    search::reindex(conn, scope, Target::Order(order.id))?;
     Ok(changed == 1)
 }
 
@@ -538,7 +542,9 @@ pub fn issue(
     diesel::insert_into(invoices::table)
         .values(&row)
         .execute(conn)?;
-    row.try_into()
+    let invoice: Invoice = row.try_into()?;
+    search::reindex(conn, scope, Target::Invoice(invoice.id))?;
+    Ok(invoice)
 }
 
 pub fn invoice(

@@ -8,6 +8,7 @@ use domain::ids::AccountId;
 
 use crate::connection::DbConnection;
 use crate::error::{DbError, DbResult, is_unique_violation_on};
+use crate::repos::search;
 use crate::repos::{from_db_time, to_db_time};
 use crate::schema::{accounts, program_allow_list, programs};
 use crate::tenant::{AccountScope, OperatorAccess, parse_id};
@@ -198,7 +199,10 @@ pub fn save(
                 .execute(conn)
         });
         return match inserted {
-            Ok(_) => Ok(get(conn, &program.id)?.map_or(Saved::Stale, Saved::Created)),
+            Ok(_) => {
+                search::reindex_program(conn, program)?;
+                Ok(get(conn, &program.id)?.map_or(Saved::Stale, Saved::Created))
+            }
             Err(error) if is_unique_violation_on(&error, "programs") => Ok(Saved::Stale),
             Err(error) => Err(error.into()),
         };
@@ -218,6 +222,7 @@ pub fn save(
     if updated == 0 {
         return Ok(Saved::Stale);
     }
+    search::reindex_program(conn, program)?;
     Ok(get(conn, &program.id)?.map_or(Saved::Stale, Saved::Updated))
 }
 

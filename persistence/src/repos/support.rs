@@ -8,6 +8,7 @@ use domain::ids::{OrderId, SupportNoteId, SupportRequestId, UserId};
 use crate::connection::DbConnection;
 use crate::error::{DbError, DbResult};
 use crate::page::{Page, PageRequest};
+use crate::repos::search::{self, Target};
 use crate::repos::{from_db_time, to_db_time};
 use crate::schema::{support_notes, support_requests};
 use crate::tenant::{AccountScope, parse_id};
@@ -130,7 +131,9 @@ pub fn open(
     diesel::insert_into(support_requests::table)
         .values(&row)
         .execute(conn)?;
-    row.try_into()
+    let opened: SupportRequest = row.try_into()?;
+    search::reindex(conn, scope, Target::SupportRequest(opened.id))?;
+    Ok(opened)
 }
 
 pub fn get(
@@ -202,6 +205,7 @@ pub fn set_status(
         support_requests::version.eq(request.version + 1),
     ))
     .execute(conn)?;
+    search::reindex(conn, scope, Target::SupportRequest(request.id))?;
     Ok(changed == 1)
 }
 
@@ -242,6 +246,7 @@ pub fn add_note(
             support_notes::created_at.eq(to_db_time(now)),
         ))
         .execute(conn)?;
+    search::reindex(conn, scope, Target::SupportRequest(request))?;
     Ok(note)
 }
 
@@ -284,5 +289,5 @@ pub fn set_severity(
     diesel::update(support_requests::table.find((scope.key(), id.to_string())))
         .set(support_requests::severity.eq(severity.id()))
         .execute(conn)?;
-    Ok(())
+    search::reindex(conn, scope, Target::SupportRequest(id))
 }

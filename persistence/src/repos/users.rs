@@ -10,6 +10,7 @@ use std::collections::HashMap;
 use crate::connection::DbConnection;
 use crate::error::{DbResult, is_unique_violation_on};
 use crate::page::{Page, PageRequest};
+use crate::repos::search::{self, Target};
 use crate::repos::{from_db_time, to_db_time};
 use crate::schema::{accounts, user_roles, users};
 use crate::tenant::{AccountScope, parse_id, parse_roles};
@@ -190,6 +191,7 @@ pub fn create(
         Err(error) => return Err(error.into()),
     }
     insert_roles(conn, scope, id, &new.roles)?;
+    search::reindex(conn, scope, Target::User(id))?;
     Ok(Ok(get(conn, scope, id)?.ok_or_else(|| {
         crate::DbError::corrupt("users", "a user vanished inside its own transaction")
     })?))
@@ -259,6 +261,7 @@ pub fn update_names(
         users::last_name.eq(last_name),
     ))
     .execute(conn)?;
+    search::reindex(conn, scope, Target::User(id))?;
     get(conn, scope, id)
 }
 
@@ -281,6 +284,7 @@ pub fn set_roles(
     )
     .execute(conn)?;
     insert_roles(conn, scope, id, roles)?;
+    search::reindex(conn, scope, Target::User(id))?;
     get(conn, scope, id)
 }
 
@@ -299,6 +303,9 @@ pub fn delete(
             .filter(users::version.eq(expected)),
     )
     .execute(conn)?;
+    if deleted == 1 {
+        search::reindex(conn, scope, Target::User(id))?;
+    }
     Ok(deleted == 1)
 }
 
