@@ -132,6 +132,8 @@ pub enum ErrorCode {
     InternalError,
     /// The service is temporarily unable to serve (database saturated or unreachable).
     ServiceUnavailable,
+    /// Too many requests for the caller's principal, account or client address; retry after `Retry-After` seconds (see the `RateLimit` header).
+    RateLimited,
 }
 
 impl ErrorCode {
@@ -191,6 +193,7 @@ impl ErrorCode {
             SupportRequestClosed => StatusCode::CONFLICT,
             InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            RateLimited => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -255,6 +258,7 @@ impl ErrorCode {
             SupportRequestClosed => "support_request_closed",
             InternalError => "internal_error",
             ServiceUnavailable => "service_unavailable",
+            RateLimited => "rate_limited",
         }
     }
 
@@ -320,6 +324,7 @@ impl ErrorCode {
             SupportRequestClosed => "Support request closed",
             InternalError => "Internal server error",
             ServiceUnavailable => "Service unavailable",
+            RateLimited => "Rate limited",
         }
     }
 
@@ -616,6 +621,7 @@ mod tests {
             SupportRequestClosed,
             InternalError,
             ServiceUnavailable,
+            RateLimited,
         ] {
             let json = serde_json::to_string(&code).expect("serializes");
             assert_eq!(json, format!("\"{}\"", code.as_str()));

@@ -18,6 +18,7 @@ pub mod invoice_pdf;
 pub mod mailer;
 pub mod openapi;
 pub mod payments;
+pub mod rate_limit;
 pub mod request_context;
 pub mod routes;
 pub mod server;

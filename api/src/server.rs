@@ -14,6 +14,7 @@ use crate::config::ServeSettings;
 use crate::error::{ApiError, ErrorCode};
 use crate::mailer;
 use crate::openapi;
+use crate::rate_limit::{self, RateLimiter};
 use crate::request_context::request_context;
 use crate::routes;
 use crate::state::AppState;
@@ -32,6 +33,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    limiter: web::Data<RateLimiter>,
 }
 
 impl Application {
@@ -52,6 +54,8 @@ impl Application {
             .map_err(|e| format!("cannot read the bound address: {e}"))?
             .port();
         let route_table = web::Data::new(routes::RouteTable::from_spec(&spec));
+        let limiter = web::Data::new(RateLimiter::new(&settings.rate_limits));
+        let worker_limiter = limiter.clone();
         let worker_state = state.clone();
         let state = web::Data::new(state);
         let documents = Arc::new(Documents { spec, yaml });
@@ -62,6 +66,7 @@ impl Application {
                 .into_utoipa_app()
                 .app_data(state.clone())
                 .app_data(route_table.clone())
+                .app_data(worker_limiter.clone())
                 .app_data(web::PathConfig::default().error_handler(|error, _| {
                     ApiError::new(
                         ErrorCode::InvalidPathParameter,
@@ -108,6 +113,7 @@ impl Application {
                     }
                 })
                 .default_service(web::to(fallback))
+                .wrap(from_fn(rate_limit::limit))
                 .wrap(from_fn(request_context))
                 .wrap(access_log())
         })
@@ -120,6 +126,7 @@ impl Application {
             port,
             server,
             state: worker_state,
+            limiter,
         })
     }
 
@@ -137,9 +144,11 @@ impl Application {
     pub async fn run(self) -> std::io::Result<()> {
         let worker = actix_web::rt::spawn(mailer::run_worker(self.state.clone()));
         let sweep = actix_web::rt::spawn(billing::run_expiry_sweep(self.state));
+        let limits = actix_web::rt::spawn(rate_limit::run_housekeeping(self.limiter));
         let result = self.server.await;
         worker.abort();
         sweep.abort();
+        limits.abort();
         result
     }
 }

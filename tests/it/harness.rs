@@ -2,7 +2,7 @@
 //! PostgreSQL database when TEST_DATABASE_URL is set) and its own server on an ephemeral port.
 
 use api::auth::TokenService;
-use api::config::{AuthSettings, MailSettings, ServeSettings, Settings};
+use api::config::{AuthSettings, MailSettings, RateLimitSettings, ServeSettings, Settings};
 use api::server::{Application, ExtraRoutes};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use domain::email::EmailAddress;
@@ -127,6 +127,8 @@ pub struct Options {
     pub database_url: Option<String>,
     /// Send mail through this SMTP server instead of the file drop.
     pub smtp_url: Option<String>,
+    /// Rate limits; off unless set, so tests that hammer one account are not throttled.
+    pub rate_limits: Option<RateLimitSettings>,
 }
 
 pub struct TestApp {
@@ -191,6 +193,7 @@ impl TestApp {
             pool_size: 4,
             shutdown_timeout_seconds: 5,
             migrate_on_start: options.migrate,
+            rate_limits: options.rate_limits.unwrap_or_else(RateLimitSettings::off),
         };
         let state = api::startup::prepare(&settings, serve.pool_size, serve.migrate_on_start)
             .expect("application state");

@@ -18,6 +18,7 @@ mod openapi;
 mod operations;
 mod pagination;
 mod process;
+mod rate_limits;
 mod storage;
 mod users;
 mod verification;
