@@ -250,6 +250,8 @@ pub const ROUTE_ACCESS: &[(&str, &str, Access)] = &[
         "/v1/operator/accounts/{account_id}/support/requests/{request_id}/replies",
         Operator,
     ),
+    ("GET", "/v1/insights/membership", Permission(MembershipRead)),
+    ("GET", "/v1/insights/export", Permission(MembershipRead)),
 ];
 
 /// The access rule of a route, if it has one.

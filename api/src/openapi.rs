@@ -45,6 +45,7 @@ use crate::routes;
         (name = "Sandbox", description = "Sandbox accounts: their own clock and stand-ins for operator actions."),
         (name = "Operator", description = "Platform-operator routes (`kind=operator` tokens only)."),
         (name = "Operations", description = "Liveness and readiness probes."),
+        (name = "Insights", description = "Membership insights: capability score history, skilling, renewals and benefit usage, as JSON and CSV."),
     ),
     components(schemas(Problem, ProblemFieldError, ErrorCode)),
 )]

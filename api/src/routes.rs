@@ -7,6 +7,7 @@ use actix_web::http::Method;
 use utoipa::openapi::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::handlers::insights;
 use crate::handlers::{
     accounts, action_center, apps, audit, benefits, health, invoices, marketplace, me, memberships,
     operator, orders, performance, programs, sandbox, skilling, support, users, verification,
@@ -102,7 +103,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(support::list_support_requests)
         .service(support::get_support_request)
         .service(support::update_support_request)
-        .service(support::operator_reply);
+        .service(support::operator_reply)
+        .service(insights::get_membership_insights)
+        .service(insights::export_insights);
 }
 
 /// Routes served outside the OpenAPI document (the document itself and its viewer).

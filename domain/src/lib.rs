@@ -12,6 +12,7 @@ pub mod eligibility;
 pub mod email;
 pub mod field;
 pub mod ids;
+pub mod insights;
 pub mod marketplace;
 pub mod membership;
 pub mod money;

@@ -12,6 +12,7 @@ mod auth;
 mod commerce;
 mod conventions;
 mod idempotency;
+mod insights;
 mod isolation;
 mod membership;
 mod openapi;
