@@ -285,6 +285,8 @@ pub const ROUTE_ACCESS: &[(&str, &str, Access)] = &[
     // Everyone of the account may search; what they find is filtered by their permissions.
     ("GET", "/v1/search", AccountUser),
     ("GET", "/v1/help-topics/{topic_id}", AnyPrincipal),
+    ("GET", "/v1/insights/membership", Permission(MembershipRead)),
+    ("GET", "/v1/insights/export", Permission(MembershipRead)),
 ];
 
 /// The access rule of a route, if it has one.

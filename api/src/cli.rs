@@ -9,7 +9,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
 
-use crate::config::{AuthSettings, MailSettings, ServeSettings, Settings, parse_bind};
+use crate::config::{
+    AuthSettings, MailSettings, RateLimitSettings, ServeSettings, Settings, parse_bind,
+    parse_rate_limit,
+};
 use crate::server::Application;
 use crate::webhooks::{WebhookSettings, parse_duration};
 use crate::{clock, db, openapi, request_context, startup};
@@ -172,6 +175,15 @@ struct ServeArgs {
     /// Do not apply migrations at start-up (run `partner-center migrate` separately).
     #[arg(long, env = "PC_NO_MIGRATE")]
     no_migrate: bool,
+    /// Requests per principal (user, app or operator): <requests>/<window> (s, m or h), or off.
+    #[arg(long, env = "PC_RATE_LIMIT_PRINCIPAL", default_value = "600/60s")]
+    rate_limit_principal: String,
+    /// Requests shared by all principals of one account, or off.
+    #[arg(long, env = "PC_RATE_LIMIT_ACCOUNT", default_value = "3000/60s")]
+    rate_limit_account: String,
+    /// Requests per client address without a valid token (the token endpoint, bad tokens), or off.
+    #[arg(long, env = "PC_RATE_LIMIT_ADDRESS", default_value = "120/60s")]
+    rate_limit_address: String,
 }
 
 #[derive(Debug, Args)]
@@ -350,6 +362,11 @@ fn serve(settings: Settings, args: ServeArgs) -> Result<(), String> {
         },
         shutdown_timeout_seconds: args.shutdown_timeout,
         migrate_on_start: !args.no_migrate,
+        rate_limits: RateLimitSettings {
+            principal: parse_rate_limit("PC_RATE_LIMIT_PRINCIPAL", &args.rate_limit_principal)?,
+            account: parse_rate_limit("PC_RATE_LIMIT_ACCOUNT", &args.rate_limit_account)?,
+            address: parse_rate_limit("PC_RATE_LIMIT_ADDRESS", &args.rate_limit_address)?,
+        },
     };
     let state = startup::prepare(&settings, serve.pool_size, serve.migrate_on_start)?;
     request_context::install_panic_hook();

@@ -167,6 +167,20 @@ pub fn area_score(
     scoring: &Scoring,
     now: DateTime<Utc>,
 ) -> Result<(Score, Option<DateTime<Utc>>), ApiError> {
+    let evidence = area_evidence(conn, scope, scoring)?;
+    Ok((
+        scoring::score(scoring, &evidence, now),
+        scoring::qualifies_from(scoring, &evidence, now),
+    ))
+}
+
+/// What counts towards the area's score: the records of customers linked now, and the credits
+/// of the area's credentials.
+pub fn area_evidence(
+    conn: &mut DbConnection,
+    scope: &AccountScope,
+    scoring: &Scoring,
+) -> Result<Evidence, ApiError> {
     let mut evidence = Evidence::default();
     for record in performance::linked_records(conn, scope, &scoring.area)? {
         let customer = record.customer_tenant_id;
@@ -197,10 +211,7 @@ pub fn area_score(
             counts_from: credit.counts_from,
         })
         .collect();
-    Ok((
-        scoring::score(scoring, &evidence, now),
-        scoring::qualifies_from(scoring, &evidence, now),
-    ))
+    Ok(evidence)
 }
 
 /// How a membership comes about.

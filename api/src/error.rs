@@ -136,6 +136,8 @@ pub enum ErrorCode {
     InternalError,
     /// The service is temporarily unable to serve (database saturated or unreachable).
     ServiceUnavailable,
+    /// Too many requests for the caller's principal, account or client address; retry after `Retry-After` seconds (see the `RateLimit` header).
+    RateLimited,
 }
 
 impl ErrorCode {
@@ -197,6 +199,7 @@ impl ErrorCode {
             WebhookDisabled => StatusCode::CONFLICT,
             InternalError => StatusCode::INTERNAL_SERVER_ERROR,
             ServiceUnavailable => StatusCode::SERVICE_UNAVAILABLE,
+            RateLimited => StatusCode::TOO_MANY_REQUESTS,
         }
     }
 
@@ -263,6 +266,7 @@ impl ErrorCode {
             WebhookDisabled => "webhook_disabled",
             InternalError => "internal_error",
             ServiceUnavailable => "service_unavailable",
+            RateLimited => "rate_limited",
         }
     }
 
@@ -330,6 +334,7 @@ impl ErrorCode {
             WebhookDisabled => "Webhook disabled",
             InternalError => "Internal server error",
             ServiceUnavailable => "Service unavailable",
+            RateLimited => "Rate limited",
         }
     }
 
@@ -628,6 +633,7 @@ mod tests {
             WebhookDisabled,
             InternalError,
             ServiceUnavailable,
+            RateLimited,
         ] {
             let json = serde_json::to_string(&code).expect("serializes");
             assert_eq!(json, format!("\"{}\"", code.as_str()));

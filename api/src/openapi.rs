@@ -47,6 +47,7 @@ use crate::routes;
         (name = "Operator", description = "Platform-operator routes (`kind=operator` tokens only)."),
         (name = "Operations", description = "Liveness and readiness probes."),
         (name = "Search", description = "Search over workspaces, programs, help topics and the account's own objects the caller may see."),
+        (name = "Insights", description = "Membership insights: capability score history, skilling, renewals and benefit usage, as JSON and CSV."),
     ),
     components(schemas(Problem, ProblemFieldError, ErrorCode)),
 )]
@@ -57,6 +58,8 @@ const REQUEST_ID: &str = "X-Request-Id";
 const REPLAYED: &str = "Idempotent-Replayed";
 const IDEMPOTENCY_KEY: &str = "Idempotency-Key";
 const RETRY_AFTER: &str = "Retry-After";
+const RATELIMIT_POLICY: &str = "RateLimit-Policy";
+const RATELIMIT: &str = "RateLimit";
 
 /// The complete document, as served at `/openapi.json` and checked in as `openapi.yaml`.
 pub fn spec() -> Document {
@@ -137,6 +140,59 @@ fn complete(document: &mut Document) {
             let secured = !matches!(rule, Some(Access::Public));
             describe_access(operation, rule);
             complete_operation(operation, secured, touches_database);
+        }
+    }
+    document_rate_limits(document);
+}
+
+/// Every operation but the probes is rate limited: its responses carry `RateLimit-Policy` and
+/// `RateLimit`, and it may answer 429 `rate_limited` with `Retry-After`.
+fn document_rate_limits(document: &mut Document) {
+    let components = document.components.get_or_insert_with(Default::default);
+    components.headers.insert(
+        RATELIMIT_POLICY.to_owned(),
+        header(Type::String, "The rate-limit policies counting this request (IETF draft-ietf-httpapi-ratelimit-headers, a structured-field list): `\"principal\";q=600;w=60, \"account\";q=3000;w=60` for a request with a valid token (each principal, and all principals of an account together), `\"address\";q=120;w=60` for one without (by client address). `q` requests per `w` seconds, refilled continuously; a full budget allows a burst of `q`. Limits are kept per server process."),
+    );
+    components.headers.insert(
+        RATELIMIT.to_owned(),
+        header(Type::String, "The policy closest to its limit (fewest requests left, the principal's on a tie) after this request: `\"principal\";r=12;t=7`, `r` requests left now and `t` seconds until the whole quota is available again."),
+    );
+    let reference = |name: &str| RefOr::Ref(Ref::new(format!("#/components/headers/{name}")));
+    for (path, item) in document.paths.paths.iter_mut() {
+        if crate::rate_limit::is_exempt(path) {
+            continue;
+        }
+        for operation in [
+            &mut item.get,
+            &mut item.put,
+            &mut item.post,
+            &mut item.delete,
+            &mut item.patch,
+        ]
+        .into_iter()
+        .flatten()
+        {
+            let responses = &mut operation.responses.responses;
+            for response in responses.values_mut() {
+                if let RefOr::T(response) = response {
+                    for name in [RATELIMIT_POLICY, RATELIMIT] {
+                        response.headers.insert(name.to_owned(), reference(name));
+                    }
+                }
+            }
+            let mut limited = ResponseBuilder::new()
+                .description("Too many requests for the caller's principal, account or (without a valid token) client address (`rate_limited`); nothing was done. Retry after `Retry-After` seconds.")
+                .content(
+                    PROBLEM_JSON,
+                    ContentBuilder::new()
+                        .schema(Some(Ref::from_schema_name("Problem")))
+                        .build(),
+                )
+                .build();
+            for name in [REQUEST_ID, RETRY_AFTER, RATELIMIT_POLICY, RATELIMIT] {
+                limited.headers.insert(name.to_owned(), reference(name));
+            }
+            responses.insert("429".to_owned(), RefOr::T(limited));
         }
     }
 }

@@ -7,6 +7,7 @@ use actix_web::http::Method;
 use utoipa::openapi::OpenApi;
 use utoipa_actix_web::service_config::ServiceConfig;
 
+use crate::handlers::insights;
 use crate::handlers::{
     accounts, action_center, apps, audit, benefits, health, invoices, marketplace, me, memberships,
     operator, orders, performance, programs, sandbox, search, skilling, support, users,
@@ -113,7 +114,9 @@ pub fn configure(cfg: &mut ServiceConfig) {
         .service(webhooks::list_webhook_deliveries)
         .service(webhooks::redeliver_webhook_delivery)
         .service(search::search)
-        .service(search::get_help_topic);
+        .service(search::get_help_topic)
+        .service(insights::get_membership_insights)
+        .service(insights::export_insights);
 }
 
 /// Routes served outside the OpenAPI document (the document itself and its viewer).

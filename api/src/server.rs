@@ -15,6 +15,7 @@ use crate::error::{ApiError, ErrorCode};
 use crate::events;
 use crate::mailer;
 use crate::openapi;
+use crate::rate_limit::{self, RateLimiter};
 use crate::request_context::request_context;
 use crate::routes;
 use crate::state::AppState;
@@ -34,6 +35,7 @@ pub struct Application {
     port: u16,
     server: Server,
     state: AppState,
+    limiter: web::Data<RateLimiter>,
 }
 
 impl Application {
@@ -54,6 +56,8 @@ impl Application {
             .map_err(|e| format!("cannot read the bound address: {e}"))?
             .port();
         let route_table = web::Data::new(routes::RouteTable::from_spec(&spec));
+        let limiter = web::Data::new(RateLimiter::new(&settings.rate_limits));
+        let worker_limiter = limiter.clone();
         let worker_state = state.clone();
         let state = web::Data::new(state);
         let documents = Arc::new(Documents { spec, yaml });
@@ -64,6 +68,7 @@ impl Application {
                 .into_utoipa_app()
                 .app_data(state.clone())
                 .app_data(route_table.clone())
+                .app_data(worker_limiter.clone())
                 .app_data(web::PathConfig::default().error_handler(|error, _| {
                     ApiError::new(
                         ErrorCode::InvalidPathParameter,
@@ -110,6 +115,7 @@ impl Application {
                     }
                 })
                 .default_service(web::to(fallback))
+                .wrap(from_fn(rate_limit::limit))
                 .wrap(from_fn(request_context))
                 .wrap(access_log())
         })
@@ -122,6 +128,7 @@ impl Application {
             port,
             server,
             state: worker_state,
+            limiter,
         })
     }
 
@@ -142,11 +149,13 @@ impl Application {
         let sweep = actix_web::rt::spawn(billing::run_expiry_sweep(self.state.clone()));
         let deliveries = actix_web::rt::spawn(webhooks::run_worker(self.state.clone()));
         let events = actix_web::rt::spawn(events::run_sweep(self.state));
+        let limits = actix_web::rt::spawn(rate_limit::run_housekeeping(self.limiter));
         let result = self.server.await;
         worker.abort();
         sweep.abort();
         deliveries.abort();
         events.abort();
+        limits.abort();
         result
     }
 }

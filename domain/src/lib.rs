@@ -14,6 +14,7 @@ pub mod email;
 pub mod field;
 pub mod help;
 pub mod ids;
+pub mod insights;
 pub mod marketplace;
 pub mod membership;
 pub mod money;

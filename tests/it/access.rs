@@ -453,6 +453,10 @@ async fn probe(
             app.get(&path.replace("{webhook_id}", &fx.webhook_id), Some(token))
                 .await
         }
+        ("GET", "/v1/insights/membership") => app.get(path, Some(token)).await,
+        ("GET", "/v1/insights/export") => {
+            app.get("/v1/insights/export?format=csv", Some(token)).await
+        }
         ("GET", _) => app.get(path, Some(token)).await,
         ("POST", "/v1/accounts") => app.post_json(path, token, &account_body()).await,
         ("POST", "/v1/oauth2/token") => {

@@ -2,7 +2,9 @@
 //! PostgreSQL database when TEST_DATABASE_URL is set) and its own server on an ephemeral port.
 
 use api::auth::TokenService;
-use api::config::{AuthSettings, MailSettings, ServeSettings, Settings, WebhookSettings};
+use api::config::{
+    AuthSettings, MailSettings, RateLimitSettings, ServeSettings, Settings, WebhookSettings,
+};
 use api::server::{Application, ExtraRoutes};
 use diesel::{Connection, PgConnection, RunQueryDsl};
 use domain::email::EmailAddress;
@@ -147,6 +149,8 @@ pub struct Options {
     pub smtp_url: Option<String>,
     /// Webhook delivery settings other than `test_webhook_settings()`.
     pub webhooks: Option<WebhookSettings>,
+    /// Rate limits; off unless set, so tests that hammer one account are not throttled.
+    pub rate_limits: Option<RateLimitSettings>,
 }
 
 pub struct TestApp {
@@ -214,6 +218,7 @@ impl TestApp {
             pool_size: 4,
             shutdown_timeout_seconds: 5,
             migrate_on_start: options.migrate,
+            rate_limits: options.rate_limits.unwrap_or_else(RateLimitSettings::off),
         };
         let state = api::startup::prepare(&settings, serve.pool_size, serve.migrate_on_start)
             .expect("application state");

@@ -49,6 +49,23 @@ fn every_operation_documents_problems_and_request_ids() {
                     );
                 }
             }
+            // Every route but the probes is rate limited, and says so.
+            if !["/healthz", "/readyz"].contains(&path.as_str()) {
+                assert!(
+                    responses["429"]["headers"]["Retry-After"]["$ref"]
+                        == "#/components/headers/Retry-After",
+                    "{method} {path} lacks a 429"
+                );
+                for (status, response) in responses {
+                    for header in ["RateLimit-Policy", "RateLimit"] {
+                        assert!(
+                            response["headers"][header]["$ref"]
+                                == format!("#/components/headers/{header}").as_str(),
+                            "{method} {path} {status} lacks {header}"
+                        );
+                    }
+                }
+            }
             // Every route documents who may call it (`access::ROUTE_ACCESS`).
             let access = operation["x-access"]["kind"].as_str();
             assert!(access.is_some(), "{method} {path} has no access rule");
@@ -95,4 +112,5 @@ fn every_operation_documents_problems_and_request_ids() {
         .filter_map(Value::as_str)
         .collect();
     assert!(codes.contains(&"idempotency_key_reused") && codes.contains(&"precondition_required"));
+    assert!(codes.contains(&"rate_limited"));
 }

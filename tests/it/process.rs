@@ -363,6 +363,20 @@ fn bad_configuration_stops_start_up_with_one_clear_line() {
             ],
             "cannot read PC_JWKS_FILE",
         ),
+        (
+            vec![
+                ("DATABASE_URL", &sqlite),
+                ("PC_RATE_LIMIT_PRINCIPAL", "600"),
+            ],
+            "PC_RATE_LIMIT_PRINCIPAL \"600\" is not a rate: write <requests>/<window>, e.g. 600/60s",
+        ),
+        (
+            vec![
+                ("DATABASE_URL", &sqlite),
+                ("PC_RATE_LIMIT_ACCOUNT", "3000/2d"),
+            ],
+            "PC_RATE_LIMIT_ACCOUNT \"3000/2d\" has no window unit (s, m or h)",
+        ),
     ];
     for (env, expected) in cases {
         let (code, _, stderr) = run(&["serve"], &env);
@@ -624,4 +638,52 @@ async fn two_replicas_deliver_each_event_once() {
     let ids: std::collections::HashSet<&str> = received.iter().map(|r| r.id.as_str()).collect();
     assert_eq!(ids.len(), users.len());
     assert_eq!(received.len(), users.len(), "an event was delivered twice");
+}
+
+#[actix_rt::test]
+async fn serve_limits_requests_unless_told_otherwise() {
+    let db = TestDb::create(Db::Sqlite);
+    let server = ServerProcess::start(&db.url, &[("PC_JWT_SECRET", TEST_SECRET)]);
+    let client = reqwest::Client::new();
+    let response = client
+        .get(server.url("/v1/me"))
+        .bearer_auth(user_token(Uuid::now_v7()))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    let header = |name: &str| {
+        response
+            .headers()
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_owned)
+    };
+    assert_eq!(
+        header("ratelimit-policy").as_deref(),
+        Some("\"principal\";q=600;w=60, \"account\";q=3000;w=60")
+    );
+    assert_eq!(
+        header("ratelimit").as_deref(),
+        Some("\"principal\";r=599;t=1")
+    );
+    drop(server);
+
+    let server = ServerProcess::start(
+        &db.url,
+        &[
+            ("PC_JWT_SECRET", TEST_SECRET),
+            ("PC_RATE_LIMIT_PRINCIPAL", "off"),
+            ("PC_RATE_LIMIT_ACCOUNT", "off"),
+        ],
+    );
+    let response = client
+        .get(server.url("/v1/me"))
+        .bearer_auth(user_token(Uuid::now_v7()))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), 200);
+    assert!(response.headers().get("ratelimit-policy").is_none());
+    assert!(response.headers().get("ratelimit").is_none());
 }

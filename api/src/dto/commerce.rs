@@ -468,7 +468,7 @@ impl Benefit {
     }
 }
 
-fn benefit_kind(kind: domain::catalog::BenefitKind) -> BenefitKind {
+pub(crate) fn benefit_kind(kind: domain::catalog::BenefitKind) -> BenefitKind {
     use domain::catalog::BenefitKind as K;
     match kind {
         K::AzureCredit => BenefitKind::AzureCredit,

@@ -7,6 +7,7 @@ pub mod app;
 pub mod audit;
 pub mod commerce;
 pub mod health;
+pub mod insights;
 pub mod marketplace;
 pub mod me;
 pub mod membership;

@@ -41,7 +41,7 @@ fn benefit_not_found() -> ApiError {
 }
 
 /// The status of each benefit at `now`: a benefit ends with its membership.
-fn with_status(
+pub(crate) fn with_status(
     conn: &mut DbConnection,
     scope: &AccountScope,
     found: Vec<BenefitRecord>,

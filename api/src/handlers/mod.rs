@@ -6,6 +6,7 @@ pub mod apps;
 pub mod audit;
 pub mod benefits;
 pub mod health;
+pub mod insights;
 pub mod invoices;
 pub mod marketplace;
 pub mod me;

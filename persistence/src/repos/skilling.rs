@@ -516,3 +516,41 @@ pub fn credits_for(
         .map(credit_from)
         .collect()
 }
+
+/// How the account's credits stand at a moment.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CreditSummary {
+    /// Credits counting (their `counts_from` reached).
+    pub counted: u64,
+    /// Credits still within the skilling lag.
+    pub pending: u64,
+    /// When the next pending credit counts.
+    pub next_counts_from: Option<DateTime<Utc>>,
+}
+
+/// The account's credits counted and pending at `now`.
+pub fn credit_summary(
+    conn: &mut DbConnection,
+    scope: &AccountScope,
+    now: DateTime<Utc>,
+) -> DbResult<CreditSummary> {
+    let now = to_db_time(now);
+    let counted: i64 = skilling_credits::table
+        .filter(skilling_credits::account_id.eq(scope.key()))
+        .filter(skilling_credits::counts_from.le(now))
+        .count()
+        .get_result(conn)?;
+    let (pending, next): (i64, Option<chrono::NaiveDateTime>) = skilling_credits::table
+        .filter(skilling_credits::account_id.eq(scope.key()))
+        .filter(skilling_credits::counts_from.gt(now))
+        .select((
+            diesel::dsl::count_star(),
+            diesel::dsl::min(skilling_credits::counts_from),
+        ))
+        .get_result(conn)?;
+    Ok(CreditSummary {
+        counted: u64::try_from(counted).unwrap_or(0),
+        pending: u64::try_from(pending).unwrap_or(0),
+        next_counts_from: next.map(from_db_time),
+    })
+}
