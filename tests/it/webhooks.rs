@@ -304,9 +304,12 @@ dual_test! {
         assert!(received.iter().all(|r| &r.id == id), "retries carry the same webhook-id");
         assert!(received.iter().all(|r| verifies(&secret, r)));
         let gaps: Vec<Duration> = received.windows(2).map(|w| w[1].at - w[0].at).collect();
-        // Base 300 ms, doubling: about 300, 600 and 1200 ms apart (plus polling).
-        assert!(gaps[0] >= Duration::from_millis(250), "{gaps:?}");
-        assert!(gaps[1] > gaps[0] && gaps[2] > gaps[1], "delays must grow: {gaps:?}");
+        // Base 300 ms, doubling: never sooner than 300, 600 and 1200 ms apart (a busy machine
+        // may add to each, so growth is judged by the scheduled floors and the first-to-last).
+        for (gap, floor) in gaps.iter().zip([300, 600, 1200]) {
+            assert!(*gap >= Duration::from_millis(floor - 30), "{gaps:?}");
+        }
+        assert!(gaps[2] > gaps[0], "delays must grow: {gaps:?}");
 
         let log = deliveries(&app, &owner, &webhook).await;
         assert_eq!(log.len(), 1);
