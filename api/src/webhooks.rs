@@ -121,6 +121,9 @@ impl Webhooks {
             .connect_timeout(settings.timeout)
             // A redirect would take the signed body somewhere the account never registered.
             .redirect(reqwest::redirect::Policy::none())
+            // A proxy from the environment would resolve the host itself, past the check
+            // below that keeps deliveries off internal addresses.
+            .no_proxy()
             .user_agent(concat!(
                 "partner-center-webhooks/",
                 env!("CARGO_PKG_VERSION")

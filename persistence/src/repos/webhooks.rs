@@ -759,13 +759,24 @@ pub fn redeliver(
     delivery(conn, scope, endpoint, id)
 }
 
-/// Deletes finished deliveries (with their attempts) and events older than `before`.
+/// The smallest time-ordered (v7) id generated at or after `at`: ids compare as their
+/// generation instants, whatever clock the row's own timestamps follow.
+fn first_id_at(at: DateTime<Utc>) -> String {
+    let seconds = u64::try_from(at.timestamp()).unwrap_or(0);
+    let millis = u64::from(at.timestamp_subsec_millis());
+    let stamp = (seconds * 1_000 + millis) & 0xffff_ffff_ffff;
+    Uuid::from_u128(u128::from(stamp) << 80 | 0x7000_u128 << 64).to_string()
+}
+
+/// Deletes finished deliveries (with their attempts) and unreferenced events created before
+/// `before` on the wall clock. Their ids tell when: `created_at` is on the account's clock,
+/// which for a sandbox may be anywhere.
 pub fn purge(conn: &mut DbConnection, before: DateTime<Utc>) -> DbResult<usize> {
-    let cutoff = to_db_time(before);
+    let cutoff = first_id_at(before);
     let finished = webhook_deliveries::status.ne(DeliveryStatus::Pending.id());
     let old: Vec<(String, String)> = webhook_deliveries::table
         .filter(finished)
-        .filter(webhook_deliveries::created_at.lt(cutoff))
+        .filter(webhook_deliveries::id.lt(&cutoff))
         .select((webhook_deliveries::account_id, webhook_deliveries::id))
         .limit(5_000)
         .load(conn)?;
@@ -783,13 +794,12 @@ pub fn purge(conn: &mut DbConnection, before: DateTime<Utc>) -> DbResult<usize> 
         )
         .execute(conn)?;
     }
-    let pending_events = webhook_deliveries::table
-        .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.id()))
-        .select(webhook_deliveries::event_id);
+    // An event stays while a delivery of it is kept (it may be redelivered).
+    let delivered = webhook_deliveries::table.select(webhook_deliveries::event_id);
     let events = diesel::delete(
         webhook_events::table
-            .filter(webhook_events::created_at.lt(cutoff))
-            .filter(webhook_events::id.ne_all(pending_events)),
+            .filter(webhook_events::id.lt(&cutoff))
+            .filter(webhook_events::id.ne_all(delivered)),
     )
     .execute(conn)?;
     Ok(old.len() + events)
@@ -998,4 +1008,28 @@ pub fn credits_counting_between(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_generated_after_an_instant_sort_after_its_first_id() {
+        let at = DateTime::<Utc>::from_timestamp(1_800_000_000, 500_000_000).expect("instant");
+        let cutoff = first_id_at(at);
+        let later = Uuid::new_v7(uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            1_800_000_000,
+            501_000_000,
+        ));
+        let earlier = Uuid::new_v7(uuid::Timestamp::from_unix(
+            uuid::NoContext,
+            1_800_000_000,
+            499_000_000,
+        ));
+        assert!(later.to_string() > cutoff, "{later} {cutoff}");
+        assert!(earlier.to_string() < cutoff, "{earlier} {cutoff}");
+        assert_eq!(Uuid::parse_str(&cutoff).map(|u| u.get_version_num()), Ok(7));
+    }
 }
