@@ -531,12 +531,13 @@ async fn post(
     response.json().await.expect("json")
 }
 
-/// An account with an endpoint for `user.created`; returns (owner token, secret).
+/// An account with an endpoint for `events`; returns (owner token, secret, endpoint id).
 async fn account_with_webhook(
     client: &reqwest::Client,
     server: &ServerProcess,
     url: &str,
-) -> (String, String) {
+    events: &[&str],
+) -> (String, String, String) {
     let token = user_token(Uuid::now_v7());
     post(client, server, "/v1/accounts", &token, account_body()).await;
     let webhook = post(
@@ -544,12 +545,13 @@ async fn account_with_webhook(
         server,
         "/v1/webhooks",
         &token,
-        serde_json::json!({"url": url, "events": ["user.created"]}),
+        serde_json::json!({"url": url, "events": events}),
     )
     .await;
     (
         token,
         webhook["secret"].as_str().expect("secret").to_owned(),
+        webhook["id"].as_str().expect("id").to_owned(),
     )
 }
 
@@ -588,11 +590,13 @@ dual_db_test! {
         // The first delivery is held open past the kill: the server dies mid-delivery.
         receiver.answer_next(&[Answer::Hold(Duration::from_secs(30))]);
         let client = reqwest::Client::new();
-        let (token, secret) = account_with_webhook(&client, &server, &receiver.url).await;
+        let (token, secret, webhook) = account_with_webhook(&client, &server, &receiver.url, &["*"]).await;
+        // The scenario: people added, a support request opened (with its Action Center items).
         let mut users = Vec::new();
         for n in 0..3 {
             users.push(add_user(&client, &server, &token, n).await);
         }
+        post(&client, &server, "/v1/support/requests", &token, serde_json::json!({"category": "technical", "title": "Before the crash"})).await;
         receiver
             .wait_until(Duration::from_secs(10), "the first delivery", |r| !r.is_empty())
             .await;
@@ -601,13 +605,29 @@ dual_db_test! {
 
         let restarted = ServerProcess::start(&db.url, &WEBHOOK_ENV);
         users.push(add_user(&client, &restarted, &token, 3).await);
+        post(&client, &restarted, "/v1/support/requests", &token, serde_json::json!({"category": "billing", "title": "After the crash"})).await;
+        // Every event the service published for the scenario, as its own log lists them.
+        let log = get_json(&client, &restarted, &format!("/v1/webhooks/{webhook}/deliveries?limit=200"), &token).await;
+        let published: std::collections::HashSet<String> = log["items"]
+            .as_array()
+            .expect("items")
+            .iter()
+            .map(|d| d["event_id"].as_str().expect("event id").to_owned())
+            .collect();
+        assert!(published.len() >= 6, "{log}");
         let received = receiver
-            .wait_until(Duration::from_secs(30), "every user.created event", |r| {
-                let seen = created_users(r);
-                users.iter().all(|user| seen.contains(user))
+            .wait_until(Duration::from_secs(30), "every event of the scenario", |r| {
+                let seen: std::collections::HashSet<&str> = r.iter().map(|x| x.id.as_str()).collect();
+                let users_seen = created_users(r);
+                published.iter().all(|id| seen.contains(id.as_str()))
+                    && users.iter().all(|user| users_seen.contains(user))
             })
             .await;
         assert!(received.iter().all(|r| verifies(&secret, r)), "a bad signature");
+        let types: std::collections::HashSet<String> = received.iter().map(|r| r.json()["type"].as_str().unwrap_or_default().to_owned()).collect();
+        for expected in ["user.created", "support_request.opened", "action_center.item_created"] {
+            assert!(types.contains(expected), "{expected} missing: {types:?}");
+        }
     }
 }
 
@@ -621,7 +641,8 @@ async fn two_replicas_deliver_each_event_once() {
     let second = ServerProcess::start(&db.url, &WEBHOOK_ENV);
     let receiver = Receiver::start(Answer::Ok);
     let client = reqwest::Client::new();
-    let (token, _) = account_with_webhook(&client, &first, &receiver.url).await;
+    let (token, _, _) =
+        account_with_webhook(&client, &first, &receiver.url, &["user.created"]).await;
     let mut users = Vec::new();
     for n in 0..30 {
         let server = if n % 2 == 0 { &first } else { &second };
