@@ -14,7 +14,7 @@ use domain::membership::{Status, Term, transitions_between};
 use domain::webhooks::EventType;
 use domain::workspace::Workspace;
 use persistence::DbConnection;
-use persistence::connection::write_transaction;
+use persistence::connection::{savepoint, write_transaction};
 use persistence::repos::action_center::{self, Target};
 use persistence::repos::audit::AuditActor;
 use persistence::repos::webhooks::{self, Anniversary, CountedCredit, LIVE_SWEEP, Sweep};
@@ -82,7 +82,27 @@ pub fn announce_time(
     to: DateTime<Utc>,
 ) -> Result<usize, ApiError> {
     let window = Duration::days(i64::from(window_days));
+    // The live sweep covers every account in one pass: one account's failure is logged and
+    // skipped (under a savepoint) rather than holding back everyone's announcements.
+    let isolate = matches!(sweep, Sweep::Live);
     let mut announced = 0;
+    let mut count = |conn: &mut DbConnection,
+                     what: &str,
+                     announce: &dyn Fn(&mut DbConnection) -> Result<bool, ApiError>|
+     -> Result<(), ApiError> {
+        let outcome = if isolate {
+            savepoint(conn, |conn| announce(conn))
+        } else {
+            announce(conn)
+        };
+        match outcome {
+            Ok(true) => announced += 1,
+            Ok(false) => {}
+            Err(error) if isolate => log::error!("could not announce {what}: {error}"),
+            Err(error) => return Err(error),
+        }
+        Ok(())
+    };
     for anniversary in webhooks::anniversaries_between(conn, sweep, from - window, to)? {
         let term = Term {
             activated_at: anniversary
@@ -92,15 +112,15 @@ pub fn announce_time(
             renewable: anniversary.renewable,
         };
         for (status, at) in transitions_between(&term, window_days, from, to) {
-            if announce_membership(conn, &anniversary, status, at, window)? {
-                announced += 1;
-            }
+            count(conn, &anniversary.membership_id, &|conn| {
+                announce_membership(conn, &anniversary, status, at, window)
+            })?;
         }
     }
     for credit in webhooks::credits_counting_between(conn, sweep, from, to)? {
-        if announce_credit(conn, &credit)? {
-            announced += 1;
-        }
+        count(conn, &credit.credit_id, &|conn| {
+            announce_credit(conn, &credit)
+        })?;
     }
     Ok(announced)
 }

@@ -74,6 +74,10 @@ impl WebhookSettings {
         if let Some((name, _)) = positive.iter().find(|(_, d)| *d <= Duration::zero()) {
             return Err(format!("{name} must be longer than zero"));
         }
+        // Far longer would overflow the instants computed from them, and means nothing here.
+        if let Some((name, _)) = positive.iter().find(|(_, d)| *d > Duration::days(365)) {
+            return Err(format!("{name} must be at most 365d"));
+        }
         let timeout = Duration::from_std(self.timeout).unwrap_or(Duration::MAX);
         if timeout <= Duration::zero() || timeout + Duration::seconds(1) > self.lease {
             return Err(
@@ -196,7 +200,7 @@ pub fn url_refusal(raw: &str, allow_insecure: bool) -> Option<&'static str> {
 pub fn is_public(ip: IpAddr) -> bool {
     match ip {
         IpAddr::V4(v4) => {
-            let [a, b, ..] = v4.octets();
+            let [a, b, c, _] = v4.octets();
             !(v4.is_loopback()
                 || v4.is_private()
                 || v4.is_link_local()
@@ -205,20 +209,39 @@ pub fn is_public(ip: IpAddr) -> bool {
                 || v4.is_broadcast()
                 || v4.is_documentation()
                 || a == 0
-                // 100.64.0.0/10, carrier-grade NAT.
-                || (a == 100 && (64..128).contains(&b)))
+                // 100.64.0.0/10 carrier-grade NAT, 198.18.0.0/15 benchmarking,
+                // 192.0.0.0/24 protocol assignments, 240.0.0.0/4 reserved.
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 198 && (b == 18 || b == 19))
+                || (a == 192 && b == 0 && c == 0)
+                || a >= 240)
         }
         IpAddr::V6(v6) => {
-            if let Some(v4) = v6.to_ipv4_mapped() {
-                return is_public(IpAddr::V4(v4));
+            let segments = v6.segments();
+            let embedded = |high: u16, low: u16| {
+                let [h1, h2] = high.to_be_bytes();
+                let [l1, l2] = low.to_be_bytes();
+                IpAddr::V4(std::net::Ipv4Addr::new(h1, h2, l1, l2))
+            };
+            // Addresses that carry an IPv4 address reach it: judge that one. IPv4-mapped and
+            // -compatible (::a.b.c.d), NAT64 (64:ff9b::/96) and 6to4 (2002::/16).
+            if let Some(v4) = v6.to_ipv4() {
+                return !v6.is_loopback() && !v6.is_unspecified() && is_public(IpAddr::V4(v4));
             }
-            let first = v6.segments()[0];
+            if segments[..6] == [0x64, 0xff9b, 0, 0, 0, 0] {
+                return is_public(embedded(segments[6], segments[7]));
+            }
+            if segments[0] == 0x2002 {
+                return is_public(embedded(segments[1], segments[2]));
+            }
+            let first = segments[0];
             !(v6.is_loopback()
                 || v6.is_unspecified()
                 || v6.is_multicast()
-                // fc00::/7 unique local, fe80::/10 link-local.
+                // fc00::/7 unique local, fe80::/10 link-local, fec0::/10 site-local.
                 || (first & 0xfe00) == 0xfc00
-                || (first & 0xffc0) == 0xfe80)
+                || (first & 0xffc0) == 0xfe80
+                || (first & 0xffc0) == 0xfec0)
         }
     }
 }
@@ -243,37 +266,58 @@ impl reqwest::dns::Resolve for PublicAddressesOnly {
     }
 }
 
-/// Deliveries claimed per round.
-const BATCH: i64 = 32;
+/// Attempts in flight per replica. Each runs on its own; a slow endpoint holds one slot for up
+/// to the timeout, not a whole round.
+const IN_FLIGHT: usize = 32;
 
-/// Delivers due deliveries until the server stops.
+/// Delivers due deliveries until the server stops: claims as many as there are free slots and
+/// starts each attempt at once.
 pub async fn run_worker(state: AppState) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(IN_FLIGHT));
     loop {
-        match deliver_due(&state).await {
-            // A full batch: more may be waiting, so look again at once.
-            Ok(count) if count as i64 >= BATCH => continue,
-            Ok(_) => {}
-            Err(error) => log::warn!("webhook delivery: {error}"),
+        let free = slots.available_permits();
+        let claimed = match claim(&state, free).await {
+            Ok(claimed) => claimed,
+            Err(error) => {
+                log::warn!("webhook delivery: {error}");
+                Vec::new()
+            }
+        };
+        let count = claimed.len();
+        for delivery in claimed {
+            let Ok(slot) = slots.clone().acquire_owned().await else {
+                return;
+            };
+            let state = state.clone();
+            actix_web::rt::spawn(async move {
+                if let Err(error) = attempt(&state, delivery).await {
+                    log::warn!("webhook delivery: {error}");
+                }
+                drop(slot);
+            });
+        }
+        // All slots were used: more may be due, so look again as soon as one frees.
+        if count > 0 && count == free {
+            if let Ok(slot) = slots.clone().acquire_owned().await {
+                drop(slot);
+            }
+            continue;
         }
         actix_web::rt::time::sleep(state.webhooks.settings.poll).await;
     }
 }
 
-async fn deliver_due(state: &AppState) -> Result<usize, String> {
+async fn claim(state: &AppState, free: usize) -> Result<Vec<Claimed>, String> {
+    if free == 0 {
+        return Ok(Vec::new());
+    }
     let lease = state.webhooks.settings.lease;
-    let claimed = db::run(state, move |conn| {
-        Ok(webhooks::claim_due(conn, clock::now(), lease, BATCH)?)
+    let limit = i64::try_from(free).unwrap_or(1);
+    db::run(state, move |conn| {
+        Ok(webhooks::claim_due(conn, clock::now(), lease, limit)?)
     })
     .await
-    .map_err(|e| e.to_string())?;
-    let count = claimed.len();
-    let attempts = claimed.into_iter().map(|delivery| attempt(state, delivery));
-    for result in futures_util::future::join_all(attempts).await {
-        if let Err(error) = result {
-            log::warn!("webhook delivery: {error}");
-        }
-    }
-    Ok(count)
+    .map_err(|e| e.to_string())
 }
 
 /// The signatures a request carries: the current secret's, and the previous one's while it
@@ -458,12 +502,20 @@ mod tests {
             "https://[::1]/x",
             "https://[fd00::1]/x",
             "https://[::ffff:127.0.0.1]/x",
+            "https://[64:ff9b::a9fe:a9fe]/x",
+            "https://[2002:7f00:1::]/x",
+            "https://[fec0::1]/x",
+            "https://198.18.0.1/x",
+            "https://240.0.0.1/x",
             "https://user:pw@hooks.example.com/x",
             "hooks.example.com",
         ] {
             assert!(url_refusal(bad, false).is_some(), "{bad}");
         }
         assert_eq!(url_refusal("https://hooks.example.com/pc?x=1", false), None);
+        assert_eq!(url_refusal("https://93.184.215.14/pc", false), None);
+        assert_eq!(url_refusal("https://[2606:4700::1111]/pc", false), None);
+        assert_eq!(url_refusal("https://[64:ff9b::5db8:d70e]/pc", false), None);
         assert_eq!(url_refusal("http://127.0.0.1:9000/hook", true), None);
         assert!(url_refusal("ftp://127.0.0.1/hook", true).is_some());
     }

@@ -88,13 +88,24 @@ pub fn terms(text: &str) -> Vec<String> {
                 fold_into(lower, &mut current);
             }
         } else if !current.is_empty() {
-            terms.push(std::mem::take(&mut current));
+            terms.push(cut(std::mem::take(&mut current)));
         }
     }
     if !current.is_empty() {
-        terms.push(current);
+        terms.push(cut(current));
     }
     terms
+}
+
+/// Longest indexed term, in characters: nobody searches for longer words, and an unbounded
+/// one would not fit a PostgreSQL index entry (a support note may hold a 5,000-letter run).
+pub const MAX_TERM_CHARS: usize = 64;
+
+fn cut(term: String) -> String {
+    match term.char_indices().nth(MAX_TERM_CHARS) {
+        Some((end, _)) => term[..end].to_owned(),
+        None => term,
+    }
 }
 
 /// The distinct terms of `text`, space-separated, as the index stores them.
@@ -368,6 +379,18 @@ mod tests {
 
     fn plan_of(query: &str, vocabulary: &[&str]) -> QueryPlan {
         plan(&query_words(query).expect("valid query"), vocabulary)
+    }
+
+    #[test]
+    fn terms_are_cut_to_the_longest_indexed_length() {
+        let long = "é".repeat(MAX_TERM_CHARS + 10);
+        let cut = terms(&format!("a {long} b"));
+        assert_eq!(cut[1].chars().count(), MAX_TERM_CHARS);
+        assert_eq!(cut[1], "e".repeat(MAX_TERM_CHARS));
+        assert_eq!(
+            terms("x".repeat(MAX_TERM_CHARS).as_str())[0].len(),
+            MAX_TERM_CHARS
+        );
     }
 
     #[test]

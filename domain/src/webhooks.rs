@@ -47,7 +47,6 @@ vocabulary!(
         BenefitKeyRevealed => "benefit.key_revealed",
         SupportRequestOpened => "support_request.opened",
         SupportRequestUpdated => "support_request.updated",
-        SupportRequestAttentionNeeded => "support_request.attention_needed",
         SupportRequestDecided => "support_request.decided",
         ActionCenterItemCreated => "action_center.item_created",
     }

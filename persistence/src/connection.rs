@@ -301,6 +301,28 @@ where
     }
 }
 
+/// Runs `f` inside the caller's transaction under a savepoint: when it fails, only its own
+/// writes are undone and the caller's transaction goes on (on PostgreSQL a failed statement
+/// would otherwise abort the whole transaction).
+pub fn savepoint<T, E, F>(conn: &mut DbConnection, f: F) -> Result<T, E>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, E>,
+    E: From<DbError>,
+{
+    let mut failure = None;
+    let outcome = conn.transaction::<T, diesel::result::Error, _>(|conn| {
+        f(conn).map_err(|error| {
+            failure = Some(error);
+            diesel::result::Error::RollbackTransaction
+        })
+    });
+    match (outcome, failure) {
+        (Ok(value), _) => Ok(value),
+        (Err(_), Some(error)) => Err(error),
+        (Err(error), None) => Err(DbError::from(error).into()),
+    }
+}
+
 /// One round trip to the database.
 pub fn ping(conn: &mut DbConnection) -> DbResult<()> {
     conn.batch_execute("SELECT 1")?;

@@ -221,6 +221,27 @@ async fn deliveries(app: &TestApp, token: &str, webhook: &str) -> Vec<Value> {
     reply.json()["items"].as_array().expect("items").clone()
 }
 
+async fn sandbox_now(app: &TestApp, token: &str) -> chrono::DateTime<chrono::Utc> {
+    let now = app.get("/v1/sandbox/clock", Some(token)).await.json()["now"].clone();
+    chrono::DateTime::parse_from_rfc3339(now.as_str().expect("now"))
+        .expect("instant")
+        .to_utc()
+}
+
+async fn complete(app: &TestApp, token: &str, credential: &str, at: chrono::DateTime<chrono::Utc>) {
+    let reply = app
+        .post_json(
+            "/v1/sandbox/skilling/completions",
+            token,
+            &json!({
+                "learn_id": "learn-jane", "kind": "certification", "credential": credential,
+                "title": credential, "completed_at": at.to_rfc3339(),
+            }),
+        )
+        .await;
+    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+}
+
 dual_test! {
     async fn a_scenario_arrives_signed_including_what_time_decides(app) {
         let receiver = Receiver::start(Answer::Ok);
@@ -324,6 +345,9 @@ dual_test! {
             .post_json(&format!("/v1/webhooks/{webhook}/deliveries/{delivery}/redeliver"), &owner, &json!({}))
             .await;
         assert_eq!(reply.status, StatusCode::ACCEPTED, "{}", reply.text);
+        // A fresh retry period: the backoff starts again from the base.
+        assert_eq!(reply.json()["attempts"], 0);
+        assert_eq!(reply.json()["attempt_log"].as_array().map(Vec::len), Some(4));
         let received = receiver
             .wait_until(Duration::from_secs(10), "the redelivery", |r| r.len() >= 5)
             .await;
@@ -362,6 +386,35 @@ dual_test! {
             .post_json(&format!("/v1/webhooks/{webhook}/secret?overlap_seconds=604801"), &owner, &json!({}))
             .await;
         too_long.assert_problem(400, "validation_failed");
+    }
+
+    async fn skilling_credit_is_announced_when_it_starts_to_count(app) {
+        let receiver = Receiver::start(Answer::Ok);
+        let (_, owner, _) = app.verified_sandbox().await;
+        register(&app, &owner, &receiver.url, &["skilling.credit_counted"]).await;
+        let linked = app.post_json("/v1/me/learning-profile", &owner, &json!({"learn_id": "learn-jane"})).await;
+        assert_eq!(linked.status, StatusCode::CREATED, "{}", linked.text);
+        let t0 = sandbox_now(&app, &owner).await;
+        complete(&app, &owner, "azure_administrator_associate", t0 - chrono::Duration::days(1)).await;
+        // The lag is 10 days from linking: one second short announces nothing, the lag does.
+        app.advance(&owner, 9, 86_399).await;
+        actix_rt::time::sleep(Duration::from_millis(500)).await;
+        assert!(receiver.received().is_empty(), "announced early");
+        app.advance(&owner, 0, 1).await;
+        let first = receiver.wait_until(Duration::from_secs(10), "the credit", |r| !r.is_empty()).await;
+        let event = first[0].json();
+        assert_eq!(event["data"]["details"]["credential"], "azure_administrator_associate");
+        assert_eq!(event["created_at"], event["data"]["details"]["counts_from"]);
+
+        // Reported late (completed 12 days ago, linked 10 days ago): it counts from the link's
+        // lag, already passed, and is announced at once, since no clock move passes it again.
+        let now = sandbox_now(&app, &owner).await;
+        complete(&app, &owner, "azure_developer_associate", now - chrono::Duration::days(12)).await;
+        let both = receiver.wait_until(Duration::from_secs(10), "the late credit", |r| r.len() >= 2).await;
+        assert_eq!(both[1].json()["data"]["details"]["credential"], "azure_developer_associate");
+        app.advance(&owner, 30, 0).await;
+        actix_rt::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(receiver.received().len(), 2, "each credit announced once");
     }
 
     async fn endpoints_are_validated_and_managed(app) {

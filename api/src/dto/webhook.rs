@@ -257,6 +257,7 @@ pub struct WebhookDelivery {
     #[schema(example = "order.paid")]
     pub event_type: String,
     pub status: DeliveryStatus,
+    /// Attempts since the delivery was queued or last redelivered (the log keeps them all).
     pub attempts: i32,
     /// When the next attempt is due (pending deliveries).
     #[serde(skip_serializing_if = "Option::is_none")]

@@ -12,6 +12,7 @@ use domain::skilling::{AssociationRefused, may_associate};
 use persistence::DbConnection;
 use persistence::connection::write_transaction;
 use persistence::repos::skilling::{self, CreditFilter, LinkRecord, NewCompletion};
+use persistence::repos::webhooks::Sweep;
 use persistence::repos::{accounts, action_center};
 use serde_json::json;
 
@@ -255,6 +256,17 @@ fn record(
             }),
             now,
         )?;
+        // A completion reported late may count already: no later sweep interval holds its
+        // instant, so it is announced now (once, like any sweep would).
+        if *counts_from <= now {
+            crate::events::announce_time(
+                conn,
+                Sweep::Account(account),
+                rules.renewal_window_days,
+                *counts_from - chrono::Duration::microseconds(1),
+                *counts_from,
+            )?;
+        }
     }
     Ok(CompletionReceipt::new(
         &recorded.completion,

@@ -331,15 +331,16 @@ pub async fn update_webhook(
             if let Some(on) = switched {
                 next.enabled = on;
                 next.disabled_reason = (!on).then_some(DisabledReason::Manual);
-                if on {
-                    next.failing_since = None;
-                }
             }
             let scope = &membership.scope;
+            if switched == Some(true) {
+                // Enabled again: its failing period starts over.
+                webhooks::note_health(conn, scope, id, true, wall)?;
+            }
             let saved = webhooks::save(conn, scope, &next, current.version, now)?
                 .ok_or_else(|| changed_meanwhile("webhook endpoint"))?;
             if switched == Some(false) {
-                webhooks::fail_pending(conn, scope, id, "the endpoint was disabled")?;
+                webhooks::fail_pending(conn, scope, id, "the endpoint was disabled", wall)?;
             }
             audit::record(
                 conn,

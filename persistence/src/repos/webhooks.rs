@@ -200,7 +200,6 @@ pub fn save(
         webhook_endpoints::previous_secret.eq(&endpoint.previous_secret),
         webhook_endpoints::previous_secret_expires_at
             .eq(endpoint.previous_secret_expires_at.map(to_db_time)),
-        webhook_endpoints::failing_since.eq(endpoint.failing_since.map(to_db_time)),
         webhook_endpoints::updated_at.eq(to_db_time(now)),
         webhook_endpoints::version.eq(expected_version + 1),
     ))
@@ -398,6 +397,7 @@ pub fn claim_due(
             )
             .filter(webhook_deliveries::account_id.eq(&account_id))
             .filter(webhook_deliveries::id.eq(&id))
+            .filter(webhook_endpoints::enabled.eq(1))
             .select((
                 webhook_deliveries::endpoint_id,
                 webhook_deliveries::event_id,
@@ -414,6 +414,21 @@ pub fn claim_due(
         let Some((endpoint_id, event_id, attempts, first, url, secret, previous, expires, body)) =
             row
         else {
+            // Its endpoint was switched off (or its event purged) after the delivery was
+            // queued, in a transaction that could not see it: it fails rather than posts.
+            diesel::update(
+                webhook_deliveries::table
+                    .filter(webhook_deliveries::account_id.eq(&account_id))
+                    .filter(webhook_deliveries::id.eq(&id))
+                    .filter(webhook_deliveries::lease_token.eq(&token)),
+            )
+            .set((
+                webhook_deliveries::status.eq(DeliveryStatus::Failed.id()),
+                webhook_deliveries::last_error.eq(Some("the endpoint is disabled")),
+                webhook_deliveries::lease_token.eq(None::<String>),
+                webhook_deliveries::locked_until.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?;
             continue;
         };
         claimed.push(Claimed {
@@ -569,22 +584,30 @@ pub fn disable_failing(
     if changed == 0 {
         return Ok(false);
     }
-    fail_pending(conn, scope, endpoint, "the endpoint was disabled")?;
+    fail_pending(conn, scope, endpoint, "the endpoint was disabled", now)?;
     Ok(true)
 }
 
-/// Fails the pending deliveries of an endpoint that receives nothing any more.
+/// Fails the pending deliveries of an endpoint that receives nothing any more. Those a worker
+/// holds are left to it (it records its attempt, and the next claim fails them): taking their
+/// rows here would lock them in the opposite order to the worker and could deadlock.
 pub fn fail_pending(
     conn: &mut DbConnection,
     scope: &AccountScope,
     endpoint: WebhookId,
     reason: &str,
+    wall: DateTime<Utc>,
 ) -> DbResult<usize> {
     Ok(diesel::update(
         webhook_deliveries::table
             .filter(webhook_deliveries::account_id.eq(scope.key()))
             .filter(webhook_deliveries::endpoint_id.eq(endpoint.to_string()))
-            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.id())),
+            .filter(webhook_deliveries::status.eq(DeliveryStatus::Pending.id()))
+            .filter(
+                webhook_deliveries::locked_until
+                    .is_null()
+                    .or(webhook_deliveries::locked_until.le(to_db_time(wall))),
+            ),
     )
     .set((
         webhook_deliveries::status.eq(DeliveryStatus::Failed.id()),
@@ -734,7 +757,8 @@ pub fn delivery(
     Ok(assemble(conn, scope, rows)?.pop())
 }
 
-/// Queues a delivery again, due at once, with a fresh retry period; its attempt log stays.
+/// Queues a delivery again, due at once, with a fresh retry period; its attempt log stays. A
+/// worker's live claim is left alone: its attempt in flight is the redelivery.
 pub fn redeliver(
     conn: &mut DbConnection,
     scope: &AccountScope,
@@ -751,9 +775,8 @@ pub fn redeliver(
         webhook_deliveries::status.eq(DeliveryStatus::Pending.id()),
         webhook_deliveries::next_attempt_at.eq(to_db_time(DateTime::<Utc>::UNIX_EPOCH)),
         webhook_deliveries::first_attempt_at.eq(None::<NaiveDateTime>),
+        webhook_deliveries::attempts.eq(0),
         webhook_deliveries::delivered_at.eq(None::<NaiveDateTime>),
-        webhook_deliveries::lease_token.eq(None::<String>),
-        webhook_deliveries::locked_until.eq(None::<NaiveDateTime>),
     ))
     .execute(conn)?;
     delivery(conn, scope, endpoint, id)
