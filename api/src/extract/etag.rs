@@ -91,6 +91,16 @@ impl IfMatch {
         })
     }
 
+    /// Reads `If-Match` where it is optional: checked when sent (malformed as with
+    /// [`IfMatch::required`]), `None` when absent.
+    pub fn optional(req: &HttpRequest) -> Result<Option<IfMatch>, ApiError> {
+        if req.headers().contains_key(IF_MATCH) {
+            Self::required(req).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
     /// Checks the current ETag with the strong comparison (a weak tag never matches): 412 when
     /// the resource changed since the client read it.
     pub fn check(&self, current: &str) -> Result<(), ApiError> {

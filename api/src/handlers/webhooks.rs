@@ -258,18 +258,6 @@ pub async fn get_webhook(
     ))
 }
 
-/// The optional `If-Match` of webhook writes: checked when sent, not required.
-fn optional_if_match(req: &HttpRequest) -> Result<Option<IfMatch>, ApiError> {
-    if req
-        .headers()
-        .contains_key(actix_web::http::header::IF_MATCH)
-    {
-        IfMatch::required(req).map(Some)
-    } else {
-        Ok(None)
-    }
-}
-
 /// Change a webhook endpoint.
 ///
 /// Changes the URL, description or events, or switches the endpoint off (`enabled: false`:
@@ -303,7 +291,7 @@ pub async fn update_webhook(
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.0;
     let id = WebhookId::from_uuid(webhook_id.into_inner());
-    let if_match = optional_if_match(&req)?;
+    let if_match = IfMatch::optional(&req)?;
     let request = body.value;
     let wall = clock::now();
     let checks = state.clone();
@@ -390,7 +378,7 @@ pub async fn delete_webhook(
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.0;
     let id = WebhookId::from_uuid(webhook_id.into_inner());
-    let if_match = optional_if_match(&req)?;
+    let if_match = IfMatch::optional(&req)?;
     let wall = clock::now();
     db::run(&state, move |conn| {
         write_transaction(conn, |conn| {
