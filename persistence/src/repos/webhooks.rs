@@ -8,7 +8,9 @@
 use chrono::{DateTime, Duration, NaiveDateTime, Utc};
 use diesel::prelude::*;
 use domain::ids::{DeliveryId, EventId, WebhookId};
-use domain::webhooks::{DeliveryStatus, DisabledReason, Envelope, EventType, Subscription};
+use domain::webhooks::{
+    ALL_EVENTS, DeliveryStatus, DisabledReason, Envelope, EventType, Subscription,
+};
 use uuid::Uuid;
 
 use crate::connection::DbConnection;
@@ -66,10 +68,7 @@ fn corrupt(what: &str, value: &str) -> DbError {
 
 impl EndpointRow {
     fn into_endpoint(self) -> DbResult<Endpoint> {
-        let names: Vec<String> =
-            serde_json::from_str(&self.events).map_err(|_| corrupt("events", &self.events))?;
-        let subscription =
-            Subscription::parse(&names).map_err(|(_, name)| corrupt("event", &name))?;
+        let subscription = stored_subscription(&self.events)?;
         let disabled_reason = match self.disabled_reason {
             Some(reason) => {
                 Some(DisabledReason::parse(&reason).ok_or_else(|| corrupt("reason", &reason))?)
@@ -92,6 +91,18 @@ impl EndpointRow {
             version: self.version,
         })
     }
+}
+
+/// A stored subscription. Names the catalog no longer has are passed over, so retiring an event
+/// type leaves the endpoints that named it readable and receiving the rest.
+fn stored_subscription(events: &str) -> DbResult<Subscription> {
+    let names: Vec<String> = serde_json::from_str(events).map_err(|_| corrupt("events", events))?;
+    let known: Vec<&str> = names
+        .iter()
+        .map(String::as_str)
+        .filter(|name| *name == ALL_EVENTS || EventType::parse(name).is_some())
+        .collect();
+    Subscription::parse(&known).map_err(|(_, name)| corrupt("event", &name))
 }
 
 fn events_column(subscription: &Subscription) -> String {
@@ -296,10 +307,7 @@ pub fn publish(
         .select((webhook_endpoints::id, webhook_endpoints::events))
         .load(conn)?;
     for (endpoint_id, events) in endpoints {
-        let names: Vec<String> =
-            serde_json::from_str(&events).map_err(|_| corrupt("events", &events))?;
-        let wanted = Subscription::parse(&names).is_ok_and(|s| s.wants(event));
-        if !wanted {
+        if !stored_subscription(&events)?.wants(event) {
             continue;
         }
         diesel::insert_into(webhook_deliveries::table)
@@ -1036,6 +1044,18 @@ pub fn credits_counting_between(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn stored_subscriptions_pass_over_retired_event_types() {
+        let stored = stored_subscription(r#"["order.paid","support_request.attention_needed"]"#)
+            .expect("readable");
+        assert_eq!(stored, Subscription::Only(vec![EventType::OrderPaid]));
+        assert_eq!(
+            stored_subscription(r#"["*"]"#).ok(),
+            Some(Subscription::All)
+        );
+        assert!(stored_subscription("not json").is_err());
+    }
 
     #[test]
     fn ids_generated_after_an_instant_sort_after_its_first_id() {
