@@ -405,6 +405,41 @@ impl TestApp {
         (directory, token, reply.json())
     }
 
+    /// The clock of `token`'s sandbox account.
+    pub async fn sandbox_now(&self, token: &str) -> chrono::DateTime<chrono::Utc> {
+        let reply = self.get("/v1/sandbox/clock", Some(token)).await;
+        let now = reply.json()["now"].clone();
+        now.as_str()
+            .and_then(|text| chrono::DateTime::parse_from_rfc3339(text).ok())
+            .map(|at| at.to_utc())
+            .unwrap_or_else(|| panic!("no sandbox clock: {}", reply.text))
+    }
+
+    /// Records, through the sandbox stand-in, that `learn_id` earned the certification
+    /// `credential` at `at`.
+    pub async fn complete_certification(
+        &self,
+        token: &str,
+        learn_id: &str,
+        credential: &str,
+        at: chrono::DateTime<chrono::Utc>,
+    ) {
+        let reply = self
+            .post_json(
+                "/v1/sandbox/skilling/completions",
+                token,
+                &json!({
+                    "learn_id": learn_id,
+                    "kind": "certification",
+                    "credential": credential,
+                    "title": credential,
+                    "completed_at": at.to_rfc3339(),
+                }),
+            )
+            .await;
+        assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
+    }
+
     /// A verified sandbox account: (directory, owner token, account id).
     pub async fn verified_sandbox(&self) -> (Uuid, String, String) {
         let (directory, owner, account) = self.create_sandbox_account().await;

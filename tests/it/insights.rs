@@ -20,10 +20,6 @@ fn rfc3339(instant: DateTime<Utc>) -> String {
     instant.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true)
 }
 
-async fn now_of(app: &TestApp, token: &str) -> DateTime<Utc> {
-    at(&app.get("/v1/sandbox/clock", Some(token)).await.json()["now"])
-}
-
 async fn insights(app: &TestApp, token: &str) -> Value {
     let reply = app.get("/v1/insights/membership", Some(token)).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
@@ -138,7 +134,7 @@ fn benefit_usage<'a>(view: &'a Value, kind: &str) -> &'a Value {
 dual_test! {
     async fn score_history_counts_a_past_record_from_the_month_it_is_dated_in(app) {
         let (_, owner, _) = app.verified_sandbox().await;
-        let now = now_of(&app, &owner).await;
+        let now = app.sandbox_now(&owner).await;
         let this_month = Utc.with_ymd_and_hms(now.year(), now.month(), 1, 0, 0, 0).single().expect("month");
         let last_month = this_month - Months::new(1);
         let two_ago = this_month - Months::new(2);
@@ -177,16 +173,13 @@ dual_test! {
 
     async fn skilling_is_pending_until_the_lag_ends_and_counted_from_then(app) {
         let (_, owner, _) = app.verified_sandbox().await;
-        let t0 = now_of(&app, &owner).await;
+        let t0 = app.sandbox_now(&owner).await;
         let view = insights(&app, &owner).await;
         assert_eq!(view["skilling"], json!({"counted": 0, "pending": 0, "next_counts_from": null}));
         let linked = app.post_json("/v1/me/learning-profile", &owner, &json!({"learn_id": "learn-jane"})).await;
         assert_eq!(linked.status, 201, "{}", linked.text);
         for (credential, completed) in [("security_operations_analyst_associate", t0), ("azure_administrator_associate", t0 - Duration::days(30))] {
-            let reply = app.post_json("/v1/sandbox/skilling/completions", &owner, &json!({
-                "learn_id": "learn-jane", "kind": "certification", "credential": credential,
-                "title": credential, "completed_at": rfc3339(completed)})).await;
-            assert_eq!(reply.status, 201, "{}", reply.text);
+            app.complete_certification(&owner, "learn-jane", credential, completed).await;
         }
         // Both count from the link + 10 days.
         let view = insights(&app, &owner).await;
@@ -205,7 +198,7 @@ dual_test! {
 
     async fn renewals_and_benefit_usage_of_a_bought_membership_and_its_csv(app) {
         let (directory, owner, _) = app.verified_sandbox().await;
-        let bought_at = now_of(&app, &owner).await;
+        let bought_at = app.sandbox_now(&owner).await;
         app.bought(&owner, "probe_paid").await;
         let (sam_id, _) = app.add_user(directory, &owner, "sam.lee@contoso.com", &["report_viewer"]).await;
         let me = app.get("/v1/me", Some(&owner)).await.json();

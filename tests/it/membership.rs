@@ -16,10 +16,6 @@ fn at(value: &Value) -> DateTime<Utc> {
         .unwrap_or_else(|| panic!("not an instant: {value}"))
 }
 
-async fn now_of(app: &TestApp, token: &str) -> DateTime<Utc> {
-    at(&app.get("/v1/sandbox/clock", Some(token)).await.json()["now"])
-}
-
 async fn eligibility(app: &TestApp, token: &str, program: &str) -> Value {
     let reply = app
         .get(&format!("/v1/programs/{program}/eligibility"), Some(token))
@@ -76,23 +72,6 @@ async fn link_profile(app: &TestApp, token: &str, learn_id: &str) -> Reply {
         &json!({"learn_id": learn_id}),
     )
     .await
-}
-
-async fn complete(app: &TestApp, token: &str, learn_id: &str, credential: &str, at: DateTime<Utc>) {
-    let reply = app
-        .post_json(
-            "/v1/sandbox/skilling/completions",
-            token,
-            &json!({
-                "learn_id": learn_id,
-                "kind": "certification",
-                "credential": credential,
-                "title": credential,
-                "completed_at": at.to_rfc3339(),
-            }),
-        )
-        .await;
-    assert_eq!(reply.status, 201, "{}", reply.text);
 }
 
 async fn link_customer(app: &TestApp, token: &str, customer: Uuid) {
@@ -255,7 +234,7 @@ dual_test! {
         let published = app.post_json(&format!("/v1/marketplace/offers/{}/publish", draft["id"].as_str().expect("id")), &owner, &json!({})).await;
         assert_eq!(published.json()["status"], "published");
 
-        let start = now_of(&app, &owner).await;
+        let start = app.sandbox_now(&owner).await;
         let rewards = join(&app, &owner, json!({"program_id": "marketplace_rewards"})).await;
         assert_eq!(rewards.status, 201, "{}", rewards.text);
         let rewards = rewards.json();
@@ -357,7 +336,7 @@ dual_test! {
 
     async fn sales_windows_exclusive_groups_and_duplicates_refuse_with_their_checks(app) {
         let (_, owner, _) = app.verified_sandbox().await;
-        let now = now_of(&app, &owner).await;
+        let now = app.sandbox_now(&owner).await;
         let mut windowed = program_definition("self_service");
         windowed["sales_start"] = json!((now + Duration::days(5)).to_rfc3339());
         windowed["sales_end"] = json!((now + Duration::days(6)).to_rfc3339());
@@ -390,10 +369,10 @@ dual_test! {
 
     async fn skilling_credit_counts_at_the_lag_and_not_a_second_before(app) {
         let (_, owner, _) = app.verified_sandbox().await;
-        let t0 = now_of(&app, &owner).await;
+        let t0 = app.sandbox_now(&owner).await;
         let linked = link_profile(&app, &owner, "learn-jane").await;
         assert_eq!(linked.status, 201, "{}", linked.text);
-        complete(&app, &owner, "learn-jane", "security_operations_analyst_associate", t0 - Duration::days(3)).await;
+        app.complete_certification(&owner, "learn-jane", "security_operations_analyst_associate", t0 - Duration::days(3)).await;
         let listed = credits(&app, &owner, "").await;
         assert_eq!(listed.len(), 1);
         assert_eq!(listed[0]["status"], "pending");
@@ -435,16 +414,16 @@ dual_test! {
 
     async fn seventy_points_qualify_sixty_nine_do_not_and_a_zero_metric_never_does(app) {
         let (directory, owner, _) = app.verified_sandbox().await;
-        let t0 = now_of(&app, &owner).await;
+        let t0 = app.sandbox_now(&owner).await;
         // Ten people: each holds a Data & AI credential; nine also a Security one.
         for i in 0..10 {
             let email = format!("engineer{i}@contoso.com");
             let (_, token) = app.add_user(directory, &owner, &email, &["report_viewer"]).await;
             let learn = format!("learn-{i}");
             assert_eq!(link_profile(&app, &token, &learn).await.status, 201);
-            complete(&app, &owner, &learn, "azure_data_scientist_associate", t0).await;
+            app.complete_certification(&owner, &learn, "azure_data_scientist_associate", t0).await;
             if i < 9 {
-                complete(&app, &owner, &learn, "security_operations_analyst_associate", t0).await;
+                app.complete_certification(&owner, &learn, "security_operations_analyst_associate", t0).await;
             }
         }
         let customers: Vec<Uuid> = (0..3).map(|_| Uuid::now_v7()).collect();
@@ -469,7 +448,7 @@ dual_test! {
         assert_eq!((data_ai["total"].clone(), data_ai["customer_success"]["points"].clone(), data_ai["qualified"].clone()), (json!(70), json!(0), json!(false)));
         assert_eq!(failed(&eligibility(&app, &owner, "solutions_partner_data_ai_azure").await), vec!["capability_score"]);
 
-        let now = now_of(&app, &owner).await;
+        let now = app.sandbox_now(&owner).await;
         growth(&app, &owner, "security", customers[1], 1, now).await;
         let security = score(&app, &owner, "security").await;
         assert_eq!((security["total"].clone(), security["qualified"].clone()), (json!(70), json!(true)));

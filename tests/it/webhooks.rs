@@ -221,27 +221,6 @@ async fn deliveries(app: &TestApp, token: &str, webhook: &str) -> Vec<Value> {
     reply.json()["items"].as_array().expect("items").clone()
 }
 
-async fn sandbox_now(app: &TestApp, token: &str) -> chrono::DateTime<chrono::Utc> {
-    let now = app.get("/v1/sandbox/clock", Some(token)).await.json()["now"].clone();
-    chrono::DateTime::parse_from_rfc3339(now.as_str().expect("now"))
-        .expect("instant")
-        .to_utc()
-}
-
-async fn complete(app: &TestApp, token: &str, credential: &str, at: chrono::DateTime<chrono::Utc>) {
-    let reply = app
-        .post_json(
-            "/v1/sandbox/skilling/completions",
-            token,
-            &json!({
-                "learn_id": "learn-jane", "kind": "certification", "credential": credential,
-                "title": credential, "completed_at": at.to_rfc3339(),
-            }),
-        )
-        .await;
-    assert_eq!(reply.status, StatusCode::CREATED, "{}", reply.text);
-}
-
 dual_test! {
     async fn a_scenario_arrives_signed_including_what_time_decides(app) {
         let receiver = Receiver::start(Answer::Ok);
@@ -394,8 +373,8 @@ dual_test! {
         register(&app, &owner, &receiver.url, &["skilling.credit_counted"]).await;
         let linked = app.post_json("/v1/me/learning-profile", &owner, &json!({"learn_id": "learn-jane"})).await;
         assert_eq!(linked.status, StatusCode::CREATED, "{}", linked.text);
-        let t0 = sandbox_now(&app, &owner).await;
-        complete(&app, &owner, "azure_administrator_associate", t0 - chrono::Duration::days(1)).await;
+        let t0 = app.sandbox_now(&owner).await;
+        app.complete_certification(&owner, "learn-jane", "azure_administrator_associate", t0 - chrono::Duration::days(1)).await;
         // The lag is 10 days from linking: one second short announces nothing, the lag does.
         app.advance(&owner, 9, 86_399).await;
         actix_rt::time::sleep(Duration::from_millis(500)).await;
@@ -408,8 +387,8 @@ dual_test! {
 
         // Reported late (completed 12 days ago, linked 10 days ago): it counts from the link's
         // lag, already passed, and is announced at once, since no clock move passes it again.
-        let now = sandbox_now(&app, &owner).await;
-        complete(&app, &owner, "azure_developer_associate", now - chrono::Duration::days(12)).await;
+        let now = app.sandbox_now(&owner).await;
+        app.complete_certification(&owner, "learn-jane", "azure_developer_associate", now - chrono::Duration::days(12)).await;
         let both = receiver.wait_until(Duration::from_secs(10), "the late credit", |r| r.len() >= 2).await;
         assert_eq!(both[1].json()["data"]["details"]["credential"], "azure_developer_associate");
         app.advance(&owner, 30, 0).await;
