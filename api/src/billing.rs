@@ -684,27 +684,15 @@ pub fn announce_expiries(
     Ok(expired.len())
 }
 
-/// How often live accounts are swept for wire orders that expired unpaid.
-const EXPIRY_SWEEP: std::time::Duration = std::time::Duration::from_secs(60);
-
-/// Announces expired wire orders of live accounts until the server stops. Safe on every
-/// replica: each order is announced once (`mark_expiry_announced` only succeeds once).
-pub async fn run_expiry_sweep(state: crate::state::AppState) {
-    loop {
-        let swept = crate::db::run(&state, |conn| {
-            let wall = crate::clock::now();
-            let mut announced = 0;
-            for scope in orders::accounts_with_unannounced_expiry(conn, wall, 100)? {
-                announced += persistence::connection::write_transaction(conn, |conn| {
-                    announce_expiries(conn, &scope, wall)
-                })?;
-            }
-            Ok(announced)
-        })
-        .await;
-        if let Err(error) = swept {
-            log::warn!("wire-order expiry sweep: {error}");
-        }
-        actix_web::rt::time::sleep(EXPIRY_SWEEP).await;
+/// Announces the wire orders of live accounts that expired unpaid by `wall` (the event sweep
+/// runs it). Safe on every replica: each order is announced once (`mark_expiry_announced` only
+/// succeeds once).
+pub fn sweep_expiries(conn: &mut DbConnection, wall: DateTime<Utc>) -> Result<usize, ApiError> {
+    let mut announced = 0;
+    for scope in orders::accounts_with_unannounced_expiry(conn, wall, 100)? {
+        announced += persistence::connection::write_transaction(conn, |conn| {
+            announce_expiries(conn, &scope, wall)
+        })?;
     }
+    Ok(announced)
 }

@@ -22,7 +22,7 @@ use persistence::tenant::AccountScope;
 use serde_json::{Value, json};
 
 use crate::audit;
-use crate::billing::system_actor;
+use crate::billing::{self, system_actor};
 use crate::error::ApiError;
 use crate::state::AppState;
 
@@ -255,7 +255,8 @@ const SWEEP_EVERY: std::time::Duration = std::time::Duration::from_secs(30);
 /// Long enough for one sweep; a replica that dies holding it delays the next by this much.
 const SWEEP_LEASE_SECONDS: i64 = 300;
 
-/// Sweeps live accounts until the server stops. One replica at a time holds the sweep.
+/// Sweeps live accounts until the server stops: what their clock passed (one replica at a
+/// time holds that sweep), and wire orders that expired unpaid.
 pub async fn run_sweep(state: AppState) {
     loop {
         let window_days = state.rules.renewal_window_days;
@@ -264,6 +265,13 @@ pub async fn run_sweep(state: AppState) {
             Ok(count) if count > 0 => log::info!("announced {count} time-driven events"),
             Ok(_) => {}
             Err(error) => log::warn!("event sweep: {error}"),
+        }
+        let expired = crate::db::run(&state, |conn| {
+            billing::sweep_expiries(conn, crate::clock::now())
+        })
+        .await;
+        if let Err(error) = expired {
+            log::warn!("wire-order expiry sweep: {error}");
         }
         actix_web::rt::time::sleep(SWEEP_EVERY).await;
     }

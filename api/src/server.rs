@@ -9,7 +9,6 @@ use std::sync::Arc;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::billing;
 use crate::config::ServeSettings;
 use crate::error::{ApiError, ErrorCode};
 use crate::events;
@@ -142,17 +141,16 @@ impl Application {
 
     /// Serves until stopped. SIGTERM stops gracefully: the listener closes and in-flight
     /// requests complete (up to the shutdown timeout).
-    /// The mail worker, the webhook delivery worker and the sweeps (wire-order expiry, time-driven
-    /// events) run beside the server and stop with it.
+    /// The mail worker, the webhook delivery worker and the sweep of what time changes (renewal
+    /// windows, expiries, skilling credit, unpaid wire orders) run beside the server and stop
+    /// with it.
     pub async fn run(self) -> std::io::Result<()> {
         let worker = actix_web::rt::spawn(mailer::run_worker(self.state.clone()));
-        let sweep = actix_web::rt::spawn(billing::run_expiry_sweep(self.state.clone()));
         let deliveries = actix_web::rt::spawn(webhooks::run_worker(self.state.clone()));
         let events = actix_web::rt::spawn(events::run_sweep(self.state));
         let limits = actix_web::rt::spawn(rate_limit::run_housekeeping(self.limiter));
         let result = self.server.await;
         worker.abort();
-        sweep.abort();
         deliveries.abort();
         events.abort();
         limits.abort();
