@@ -18,14 +18,14 @@ use std::time::{Duration, Instant};
 use uuid::Uuid;
 
 /// A server process and everything it wrote to stderr.
-struct ServerProcess {
+pub(crate) struct ServerProcess {
     child: Child,
-    port: u16,
+    pub(crate) port: u16,
     log: Arc<Mutex<Vec<String>>>,
 }
 
 impl ServerProcess {
-    fn start(database_url: &str, env: &[(&str, &str)]) -> Self {
+    pub(crate) fn start(database_url: &str, env: &[(&str, &str)]) -> Self {
         let mut command = Command::new(binary());
         command
             .arg("serve")
@@ -63,19 +63,19 @@ impl ServerProcess {
         ServerProcess { child, port, log }
     }
 
-    fn url(&self, path: &str) -> String {
+    pub(crate) fn url(&self, path: &str) -> String {
         format!("http://127.0.0.1:{}{path}", self.port)
     }
 
-    fn pid(&self) -> Pid {
+    pub(crate) fn pid(&self) -> Pid {
         Pid::from_raw(i32::try_from(self.child.id()).expect("pid"))
     }
 
-    fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         self.log.lock().expect("log").join("\n")
     }
 
-    fn wait_for_exit(&mut self, within: Duration) -> std::process::ExitStatus {
+    pub(crate) fn wait_for_exit(&mut self, within: Duration) -> std::process::ExitStatus {
         let deadline = Instant::now() + within;
         loop {
             if let Some(status) = self.child.try_wait().expect("wait") {
@@ -98,11 +98,11 @@ impl Drop for ServerProcess {
     }
 }
 
-fn user_token(directory: Uuid) -> String {
+pub(crate) fn user_token(directory: Uuid) -> String {
     issue_user_token(&tokens(), directory, "jane.doe@contoso.com")
 }
 
-fn operator_token() -> String {
+pub(crate) fn operator_token() -> String {
     issue_operator_token(&tokens())
 }
 
