@@ -132,6 +132,17 @@ struct GlobalArgs {
     #[arg(long, env = "PC_WEBHOOK_TIMEOUT", default_value = "10s", global = true)]
     webhook_timeout: String,
 
+    /// How long an Idempotency-Key claim holds off retries of a request still running; a retry
+    /// after that takes the key over (its first request died, e.g. in a crash). Longer than any
+    /// request runs.
+    #[arg(
+        long,
+        env = "PC_IDEMPOTENCY_LEASE",
+        default_value = "60s",
+        global = true
+    )]
+    idempotency_lease: String,
+
     /// How often each replica looks for due deliveries.
     #[arg(long, env = "PC_WEBHOOK_POLL", default_value = "1s", global = true)]
     webhook_poll: String,
@@ -245,6 +256,7 @@ fn settings(global: GlobalArgs) -> Result<Settings, String> {
             drop_dir: global.data_dir.join("mail"),
         },
         data_dir: global.data_dir,
+        idempotency_lease: idempotency_lease(&global.idempotency_lease)?,
         webhooks: webhook_settings(
             global.webhook_allow_insecure_urls,
             [
@@ -258,6 +270,16 @@ fn settings(global: GlobalArgs) -> Result<Settings, String> {
             ],
         )?,
     })
+}
+
+fn idempotency_lease(raw: &str) -> Result<chrono::Duration, String> {
+    let lease = parse_duration("PC_IDEMPOTENCY_LEASE", raw)?;
+    if lease < chrono::Duration::seconds(1) || lease > chrono::Duration::hours(24) {
+        return Err(format!(
+            "PC_IDEMPOTENCY_LEASE {raw:?} must be between 1s and 24h"
+        ));
+    }
+    Ok(lease)
 }
 
 fn webhook_settings(

@@ -16,6 +16,9 @@ pub struct Settings {
     pub data_dir: PathBuf,
     pub mail: MailSettings,
     pub webhooks: WebhookSettings,
+    /// How long an `Idempotency-Key` claim blocks retries before a retry may take over a key
+    /// whose first request died (a crash mid-request): `PC_IDEMPOTENCY_LEASE`.
+    pub idempotency_lease: chrono::Duration,
 }
 
 #[derive(Clone)]
@@ -191,6 +194,7 @@ mod tests {
                 drop_dir: PathBuf::from("/var/lib/pc/mail"),
             },
             webhooks: WebhookSettings::default(),
+            idempotency_lease: chrono::Duration::seconds(60),
         }
     }
 

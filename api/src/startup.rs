@@ -2,6 +2,7 @@
 
 use domain::catalog::Catalog;
 use persistence::connection::write_transaction;
+use persistence::repos::idempotency::KeyTimes;
 use persistence::repos::{programs, search};
 use persistence::{DbPool, migrate};
 
@@ -10,6 +11,7 @@ use std::sync::Arc;
 
 use crate::auth::{TokenService, load_embedded_secret, load_jwks};
 use crate::config::{Settings, check_auth};
+use crate::extract::idempotency::KEY_TIMES;
 use crate::mailer::Mailer;
 use crate::payments::TestGateway;
 use crate::state::AppState;
@@ -58,6 +60,10 @@ pub fn prepare(
         rules: Arc::new(catalog.rules),
         gateway: Arc::new(TestGateway),
         webhooks: Arc::new(Webhooks::new(settings.webhooks.clone())?),
+        idempotency: KeyTimes {
+            lease: settings.idempotency_lease,
+            ..KEY_TIMES
+        },
     })
 }
 

@@ -3,6 +3,7 @@
 use domain::catalog::Rules;
 use domain::help::HelpCatalog;
 use persistence::DbPool;
+use persistence::repos::idempotency::KeyTimes;
 use std::sync::Arc;
 
 use crate::auth::TokenService;
@@ -23,4 +24,6 @@ pub struct AppState {
     pub webhooks: Arc<Webhooks>,
     /// The help topics shipped with this build (`catalog/help_topics.json`).
     pub help: Arc<HelpCatalog>,
+    /// The claim lease and replay retention of `Idempotency-Key`s.
+    pub idempotency: KeyTimes,
 }

@@ -119,6 +119,7 @@ pub fn settings_for(db: &TestDb) -> Settings {
             drop_dir: db.dir.path().join("mail"),
         },
         webhooks: test_webhook_settings(),
+        idempotency_lease: api::extract::idempotency::KEY_TIMES.lease,
     }
 }
 

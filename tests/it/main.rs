@@ -11,6 +11,7 @@ mod audit;
 mod auth;
 mod commerce;
 mod conventions;
+mod crash;
 mod idempotency;
 mod insights;
 mod isolation;

@@ -127,90 +127,7 @@ async fn get_json(
         .expect("json")
 }
 
-/// Every directory with an account, read through the operator list.
-async fn directories_with_accounts(
-    client: &reqwest::Client,
-    server: &ServerProcess,
-) -> Vec<String> {
-    let mut directories = Vec::new();
-    let mut path = "/v1/operator/accounts?limit=200".to_owned();
-    loop {
-        let page = get_json(client, server, &path, &operator_token()).await;
-        for account in page["items"].as_array().expect("items") {
-            directories.push(
-                account["directory_id"]
-                    .as_str()
-                    .expect("directory")
-                    .to_owned(),
-            );
-        }
-        match page["next_cursor"].as_str() {
-            Some(cursor) => path = format!("/v1/operator/accounts?limit=200&cursor={cursor}"),
-            None => return directories,
-        }
-    }
-}
-
 dual_db_test! {
-    async fn a_killed_server_loses_no_acknowledged_write(db) {
-        let db = TestDb::create(db);
-        let env = [("PC_JWT_SECRET", TEST_SECRET)];
-        let mut server = ServerProcess::start(&db.url, &env);
-        let client = reqwest::Client::new();
-        let acknowledged = Arc::new(Mutex::new(Vec::<String>::new()));
-        let killed = Arc::new(std::sync::atomic::AtomicBool::new(false));
-        let base = server.url("/v1/accounts");
-        let writers: Vec<_> = (0..4)
-            .map(|_| {
-                let (client, base) = (client.clone(), base.clone());
-                let (acknowledged, killed) = (acknowledged.clone(), killed.clone());
-                actix_rt::spawn(async move {
-                    loop {
-                        let directory = Uuid::now_v7();
-                        let sent = client
-                            .post(&base)
-                            .bearer_auth(user_token(directory))
-                            .json(&account_body())
-                            .send()
-                            .await;
-                        match sent {
-                            Ok(response) if response.status() == 201 => {
-                                acknowledged.lock().expect("acks").push(directory.to_string());
-                            }
-                            Ok(response) => return Err(format!("write answered {}", response.status())),
-                            // Only the kill may end a writer.
-                            Err(_) if killed.load(std::sync::atomic::Ordering::SeqCst) => return Ok(()),
-                            Err(error) => return Err(format!("write failed before the kill: {error}")),
-                        }
-                    }
-                })
-            })
-            .collect();
-        // Kill it mid-stream, without warning, once a good number of writes are acknowledged.
-        let deadline = Instant::now() + Duration::from_secs(30);
-        while acknowledged.lock().expect("acks").len() < 150 {
-            assert!(Instant::now() < deadline, "writes too slow: {}", server.log());
-            actix_rt::time::sleep(Duration::from_millis(5)).await;
-        }
-        killed.store(true, std::sync::atomic::Ordering::SeqCst);
-        kill(server.pid(), Signal::SIGKILL).expect("SIGKILL");
-        server.wait_for_exit(Duration::from_secs(10));
-        for writer in writers {
-            let outcome = writer.await.expect("writer task");
-            assert_eq!(outcome, Ok(()), "{}", server.log());
-        }
-        let acknowledged = acknowledged.lock().expect("acks").clone();
-
-        let restarted = ServerProcess::start(&db.url, &env);
-        let stored = directories_with_accounts(&client, &restarted).await;
-        let stored_set: std::collections::HashSet<&String> = stored.iter().collect();
-        assert_eq!(stored_set.len(), stored.len(), "a directory stored twice");
-        let lost: Vec<&String> = acknowledged.iter().filter(|d| !stored_set.contains(d)).collect();
-        assert!(lost.is_empty(), "{} of {} acknowledged writes lost", lost.len(), acknowledged.len());
-        // Unacknowledged writes may or may not have landed; nothing else may exist.
-        assert!(stored.len() <= acknowledged.len() + 4, "{} stored, {} acknowledged", stored.len(), acknowledged.len());
-    }
-
     async fn logs_carry_the_request_id_and_never_the_token(db) {
         let db = TestDb::create(db);
         let server = ServerProcess::start(&db.url, &[("PC_JWT_SECRET", TEST_SECRET)]);
@@ -314,6 +231,10 @@ fn bad_configuration_stops_start_up_with_one_clear_line() {
             "scheme \"mysql\" is not supported",
         ),
         (vec![("DATABASE_URL", "partner-center.db")], "has no scheme"),
+        (
+            vec![("DATABASE_URL", &sqlite), ("PC_IDEMPOTENCY_LEASE", "0s")],
+            "PC_IDEMPOTENCY_LEASE \"0s\" must be between 1s and 24h",
+        ),
         (
             vec![
                 ("DATABASE_URL", "postgres://postgres@127.0.0.1:1/pc"),

@@ -29,8 +29,9 @@ pub const IDEMPOTENCY_KEY: HeaderName = HeaderName::from_static("idempotency-key
 pub const IDEMPOTENT_REPLAYED: HeaderName = HeaderName::from_static("idempotent-replayed");
 pub const MAX_KEY_LENGTH: usize = 255;
 
-/// How long a claim blocks retries before a retry may take over a key whose first request
-/// died, and how long responses are kept for replay (DESIGN §2: 24 hours).
+/// The defaults: how long a claim blocks retries before a retry may take over a key whose first
+/// request died (`PC_IDEMPOTENCY_LEASE` changes it), and how long responses are kept for replay
+/// (DESIGN §2: 24 hours).
 pub const KEY_TIMES: KeyTimes = KeyTimes {
     lease: chrono::Duration::seconds(60),
     retention: chrono::Duration::hours(24),
@@ -174,6 +175,7 @@ where
     F: FnOnce(&mut DbConnection, DateTime<Utc>) -> Result<Reply, ApiError> + Send + 'static,
 {
     let now = clock::now();
+    let times = state.idempotency;
     let request_id = request_context::current_request_id().unwrap_or_default();
     let replaying_request_id = request_id.clone();
     let scoped = key.0.map(|key| ScopedKey {
@@ -185,7 +187,7 @@ where
         let Some(scoped) = scoped else {
             return write_transaction(conn, |conn| work(conn, now)).map(Outcome::Fresh);
         };
-        let token = match idempotency::claim(conn, &scoped, &fingerprint, now, KEY_TIMES)? {
+        let token = match idempotency::claim(conn, &scoped, &fingerprint, now, times)? {
             Claim::Acquired(token) => token,
             Claim::Replay(stored) => return Ok(Outcome::Replayed(stored)),
             Claim::BodyMismatch => {
