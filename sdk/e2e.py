@@ -395,6 +395,14 @@ def run(url: str, binary: str) -> None:
         200, get_membership.sync_detailed(membership_id, client=client), Membership, "reread the membership"
     )
     check(cancelled.status == MembershipStatus.CANCELLED, f"the membership is {cancelled.status}, not cancelled")
+    revoked = expect(
+        200,
+        list_benefits.sync_detailed(client=client, membership_id=membership_id),
+        BenefitList,
+        "list the benefits after the refund",
+    ).items
+    check(len(revoked) == len(benefits), f"{len(revoked)} benefits after the refund, {len(benefits)} before")
+    check(all(b.status == BenefitStatus.ENDED for b in revoked), "a benefit of the refunded membership has not ended")
     documents = expect(200, list_invoices.sync_detailed(client=client), InvoiceList, "list invoices").items
     notes = [d for d in documents if d.kind == InvoiceKind.CREDIT_NOTE]
     check(len(notes) == 1, f"{len(notes)} credit notes after one refund")
@@ -405,7 +413,8 @@ def run(url: str, binary: str) -> None:
     check(note.sequence == invoice.sequence + 1, "the credit note does not continue the numbering")
     note_pdf = read_pdf(client, note.id, note.number)
     check(invoice.number.encode() in note_pdf, "the credit note's PDF does not name the invoice it credits")
-    step(f"order refunded {money(refunded.refunded)}; membership cancelled; {note.number} credits {invoice.number}")
+    step(f"order refunded {money(refunded.refunded)}; membership cancelled, benefits ended")
+    step(f"{note.number} credits {invoice.number}, PDF {len(note_pdf)} bytes")
 
 
 def read_pdf(client: AuthenticatedClient, invoice_id: uuid.UUID, number: str) -> bytes:
