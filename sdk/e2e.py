@@ -74,6 +74,7 @@ from partner_center_client.models import (
     Problem,
     RefundEligibility,
     SandboxClock,
+    SkillingCredit,
     SkillingCreditList,
     SupportCategory,
     SupportRequest,
@@ -206,7 +207,7 @@ def advance(client: AuthenticatedClient, days: int, seconds: int) -> datetime.da
     return expect(200, moved, SandboxClock, f"advance the clock {days} d {seconds} s").now
 
 
-def credits(client: AuthenticatedClient, status: CreditStatus) -> list[Any]:
+def credits(client: AuthenticatedClient, status: CreditStatus) -> list[SkillingCredit]:
     listed = list_skilling.sync_detailed(client=client, status=status)
     return expect(200, listed, SkillingCreditList, f"list {status.value} skilling").items
 
