@@ -42,3 +42,10 @@ openapi-validate:
 	@python3 -c "import openapi_spec_validator" 2>/dev/null \
 		|| python3 -m pip install --quiet --disable-pip-version-check "openapi-spec-validator==0.9.0"
 	python3 -m openapi_spec_validator openapi.yaml
+
+## Generate the Python client and TypeScript types from openapi.yaml, type-check them, and run
+## the end-to-end script (sdk/e2e.py) through the generated client against a live server
+## (SQLite; also PostgreSQL with TEST_DATABASE_URL). Output under $(CARGO_TARGET_DIR)/sdk.
+.PHONY: sdk
+sdk:
+	CARGO="$(CARGO)" sdk/run
