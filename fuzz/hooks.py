@@ -67,6 +67,14 @@ class Operator:
 SHARED_PATH_PARAMETERS = {"program_id", "topic_id"}
 
 
+def _text(response) -> str:
+    try:
+        return response.text or ""
+    except UnicodeDecodeError:
+        # A PDF or an image: it names no ids as text.
+        return ""
+
+
 def _sent_as_a(case) -> bool:
     return (case.headers or {}).get("Authorization") == f"Bearer {TOKEN_A}"
 
@@ -89,7 +97,7 @@ def other_account_gets_404(ctx, response, case):
         raise AssertionError(
             f"User B of another account got {replay.status_code} for {case.method} {case.formatted_path} "
             f"({', '.join(f'{k}={v}' for k, v in owned.items())}), which answered "
-            f"{response.status_code} to user A; expected 404.\nBody: {replay.text[:500]}"
+            f"{response.status_code} to user A; expected 404.\nBody: {_text(replay)[:500]}"
         )
     return None
 
@@ -99,11 +107,7 @@ def no_object_of_account_b(ctx, response, case):
     """No response to user A names any object of account B (its account, directory, users, ...)."""
     if not _sent_as_a(case):
         return None
-    try:
-        text = response.text or ""
-    except UnicodeDecodeError:
-        # A PDF or an image: it names no ids as text.
-        return None
+    text = _text(response)
     leaked = {value for value in B_IDS if value in text}
     # Ids A sent itself (a fuzzed path or body may carry any string) are echoed in problem
     # details; only what the server volunteers counts.

@@ -3,9 +3,10 @@
 Account A (a sandbox account, so the sandbox routes answer 2xx for it) is the fuzzing
 identity; account B is a regular account whose objects user A must never reach. Every id
 created here is written to the state file that hooks.py reads, so the custom checks know
-B's ids and the fuzzer starts from real ids rather than random ones.
+B's ids and the fuzzer starts from real ids rather than random ones. The Schemathesis
+configuration of the run is fuzz/schemathesis.toml plus those ids.
 
-Usage: setup_accounts.py <base-url> <state-file> (tokens come from the environment:
+Usage: setup_accounts.py <base-url> <state-file> <config-in> <config-out> (tokens come from the environment:
 PC_FUZZ_TOKEN_A, PC_FUZZ_TOKEN_B, PC_FUZZ_TOKEN_OPERATOR, PC_FUZZ_DIRECTORY_A/B).
 """
 
@@ -86,7 +87,9 @@ def populate(s: Setup, domain: str, sandbox: bool, operator: Setup) -> dict:
 
 
 def main() -> None:
-    base, state_path = sys.argv[1], sys.argv[2]
+    base, state_path, config_in, config_path = sys.argv[1:5]
+    with open(config_in, encoding="utf-8") as source:
+        base_config = source.read()
     operator = Setup(base, os.environ["PC_FUZZ_TOKEN_OPERATOR"], "operator")
     a = Setup(base, os.environ["PC_FUZZ_TOKEN_A"], "alpha")
     b = Setup(base, os.environ["PC_FUZZ_TOKEN_B"], "bravo")
@@ -98,6 +101,17 @@ def main() -> None:
     state["b"]["directory_id"] = os.environ["PC_FUZZ_DIRECTORY_B"]
     with open(state_path, "w", encoding="utf-8") as out:
         json.dump(state, out, indent=2)
+    # Real ids for the path parameters no fuzzed operation hands out (operators name accounts
+    # and orders the partner side created): most cases use them, the rest stay random.
+    a = state["a"]
+    with open(config_path, "w", encoding="utf-8") as out:
+        out.write(base_config)
+        out.write("\n# Written by setup_accounts.py for this run.\n")
+        for name, values in (("account_ids", [a["account_id"]]), ("order_ids", a["order_ids"])):
+            out.write(f"[dictionaries.{name}]\nvalues = {json.dumps(values)}\n\n")
+        out.write("[parameters]\n")
+        out.write('"path.account_id" = { dictionary = "account_ids", probability = 0.9 }\n')
+        out.write('"path.order_id" = { dictionary = "order_ids", probability = 0.9 }\n')
 
 
 if __name__ == "__main__":
