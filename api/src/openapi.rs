@@ -23,7 +23,7 @@ use crate::routes;
 #[openapi(
     info(
         title = "Partner Center API",
-        description = "A headless REST/JSON API for what the Partner Center portal does for a partner organisation: accounts and verification, users and roles, program membership, purchases, benefits, Action Center and support.\n\nConventions: JSON in `snake_case`, RFC 3339 UTC timestamps, UUID ids; every error is an RFC 9457 `application/problem+json` document with a stable `code`; lists are cursor-paginated; creating POSTs accept `Idempotency-Key`; every response carries `X-Request-Id`.",
+        description = "A headless REST/JSON API for what the Partner Center portal does for a partner organisation: accounts and verification, users and roles, program membership, purchases, benefits, Action Center and support.\n\nConventions: JSON in `snake_case`, RFC 3339 UTC timestamps, UUID ids; every error is an RFC 9457 `application/problem+json` document with a stable `code`; lists are cursor-paginated; creating POSTs accept `Idempotency-Key`; every response carries `X-Request-Id`; no string, path or query value may contain U+0000 (NUL), which is refused with 400.",
         license(name = "MIT", identifier = "MIT"),
     ),
     tags(
