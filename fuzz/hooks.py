@@ -65,8 +65,9 @@ class Operator:
         _bearer(case, data)
 
 
-# Path parameters that name shared catalog entries or the caller's own directory, not objects
-# owned by an account: B reads the same program and help topic as A, by design (DESIGN §5, §8).
+# Path parameters that name shared catalog entries, not objects owned by an account: B reads
+# the same program and help topic as A, by design (DESIGN §5, §8). A directory id is replayed:
+# B, not a user of A's account, cannot switch into A's directory.
 SHARED_PATH_PARAMETERS = {"program_id", "topic_id"}
 
 
