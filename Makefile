@@ -2,7 +2,7 @@
 CARGO ?= cargo
 BIN := partner-center
 
-.PHONY: run build test lint fmt openapi openapi-check openapi-validate
+.PHONY: run build test lint fmt openapi openapi-check openapi-validate fuzz
 
 ## Build and start the service on the embedded SQLite database (./partner-center.db).
 run:
@@ -49,3 +49,22 @@ openapi-validate:
 .PHONY: sdk
 sdk:
 	CARGO="$(CARGO)" sdk/run
+
+## Contract fuzzing: Schemathesis (fuzz/requirements.txt, in a venv under the target dir)
+## against a live debug server on a fresh SQLite database, and on a fresh PostgreSQL database
+## when TEST_DATABASE_URL is set. Fails on any failure. See fuzz/run.
+FUZZ_TARGET := $(or $(CARGO_TARGET_DIR),target)
+FUZZ_VENV := $(FUZZ_TARGET)/fuzz-venv
+fuzz:
+	$(CARGO) build --locked -p api --bin $(BIN)
+	@if [ ! -x $(FUZZ_VENV)/bin/python ] || [ fuzz/requirements.txt -nt $(FUZZ_VENV)/.installed ]; then \
+		python3 -m venv $(FUZZ_VENV) \
+		&& $(FUZZ_VENV)/bin/python -m pip install --quiet --disable-pip-version-check -r fuzz/requirements.txt \
+		&& touch $(FUZZ_VENV)/.installed; \
+	fi
+	fuzz/run --binary $(FUZZ_TARGET)/debug/$(BIN) --python $(FUZZ_VENV)/bin/python sqlite
+	@if [ -n "$$TEST_DATABASE_URL" ]; then \
+		fuzz/run --binary $(FUZZ_TARGET)/debug/$(BIN) --python $(FUZZ_VENV)/bin/python postgres; \
+	else \
+		echo "make fuzz: PostgreSQL skipped (set TEST_DATABASE_URL=postgres://... to fuzz it too)"; \
+	fi

@@ -23,7 +23,7 @@ use crate::routes;
 #[openapi(
     info(
         title = "Partner Center API",
-        description = "A headless REST/JSON API for what the Partner Center portal does for a partner organisation: accounts and verification, users and roles, program membership, purchases, benefits, Action Center and support.\n\nConventions: JSON in `snake_case`, RFC 3339 UTC timestamps, UUID ids; every error is an RFC 9457 `application/problem+json` document with a stable `code`; lists are cursor-paginated; creating POSTs accept `Idempotency-Key`; every response carries `X-Request-Id`.",
+        description = "A headless REST/JSON API for what the Partner Center portal does for a partner organisation: accounts and verification, users and roles, program membership, purchases, benefits, Action Center and support.\n\nConventions: JSON in `snake_case`, RFC 3339 UTC timestamps, UUID ids; every error is an RFC 9457 `application/problem+json` document with a stable `code`; lists are cursor-paginated; creating POSTs accept `Idempotency-Key`; every response carries `X-Request-Id`; no string, path or query value may contain U+0000 (NUL), which is refused with 400.",
         license(name = "MIT", identifier = "MIT"),
     ),
     tags(
@@ -111,13 +111,14 @@ fn complete(document: &mut Document) {
                 .name(REQUEST_ID)
                 .parameter_in(ParameterIn::Header)
                 .required(Required::False)
+                // Never refused: an id a proxy or client made up in another shape is replaced,
+                // not an error, so the schema admits every string (contract fuzzing holds the
+                // service to the schema: a `maxLength` here promised a 400 nobody gets).
                 .description(Some(
-                    "An id for this request, echoed back; at most 128 printable ASCII characters.",
+                    "An id for this request, echoed back when it is 1 to 128 printable ASCII characters without spaces; any other value is replaced by a generated UUID (the request is not refused).",
                 ))
                 .schema(Some(
-                    utoipa::openapi::ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .max_length(Some(128)),
+                    utoipa::openapi::ObjectBuilder::new().schema_type(Type::String),
                 ))
                 .build(),
         ),
@@ -143,6 +144,74 @@ fn complete(document: &mut Document) {
         }
     }
     document_rate_limits(document);
+    merge_closed_compositions(document);
+}
+
+/// A response type that `#[serde(flatten)]`s a closed input type (`deny_unknown_fields`, so
+/// `additionalProperties: false`) comes out as `allOf` of the closed schema and its own
+/// fields, which no object satisfies: the closed member refuses the fields the other adds.
+/// Such a composition is written as the one closed object it is.
+fn merge_closed_compositions(document: &mut Document) {
+    use utoipa::openapi::schema::{AdditionalProperties, Schema};
+    let Some(components) = document.components.as_mut() else {
+        return;
+    };
+    let is_closed = |object: &Object| {
+        matches!(
+            object.additional_properties.as_deref(),
+            Some(AdditionalProperties::FreeForm(false))
+        )
+    };
+    let closed: std::collections::BTreeMap<String, Object> = components
+        .schemas
+        .iter()
+        .filter_map(|(name, schema)| match schema {
+            RefOr::T(Schema::Object(object)) if is_closed(object) => {
+                Some((name.clone(), object.clone()))
+            }
+            _ => None,
+        })
+        .collect();
+    let closed_member = |reference: &Ref| {
+        reference
+            .ref_location
+            .strip_prefix("#/components/schemas/")
+            .and_then(|name| closed.get(name))
+    };
+    for schema in components.schemas.values_mut() {
+        let RefOr::T(Schema::AllOf(all_of)) = schema else {
+            continue;
+        };
+        let members: Option<Vec<&Object>> = all_of
+            .items
+            .iter()
+            .map(|item| match item {
+                RefOr::Ref(reference) => closed_member(reference),
+                RefOr::T(Schema::Object(object)) => Some(object),
+                RefOr::T(_) => None,
+            })
+            .collect();
+        let Some(members) = members else {
+            continue;
+        };
+        if !members.iter().any(|member| is_closed(member)) {
+            continue;
+        }
+        let mut merged = Object::with_type(Type::Object);
+        for member in members {
+            for (name, property) in &member.properties {
+                merged.properties.insert(name.clone(), property.clone());
+            }
+            for name in &member.required {
+                if !merged.required.contains(name) {
+                    merged.required.push(name.clone());
+                }
+            }
+        }
+        merged.additional_properties = Some(Box::new(AdditionalProperties::FreeForm(false)));
+        merged.description = all_of.description.clone();
+        *schema = RefOr::T(Schema::Object(merged));
+    }
 }
 
 /// Every operation but the probes is rate limited: its responses carry `RateLimit-Policy` and
@@ -249,23 +318,25 @@ fn header(schema_type: Type, description: &str) -> RefOr<utoipa::openapi::header
 fn complete_operation(operation: &mut Operation, secured: bool, touches_database: bool) {
     let parameters = operation.parameters.get_or_insert_with(Vec::new);
     for parameter in parameters.iter_mut() {
+        let RefOr::T(parameter) = parameter else {
+            continue;
+        };
         // An optional header is absent, never `null`: `Option<String>` must not read as nullable.
-        if let RefOr::T(parameter) = parameter
-            && parameter.parameter_in == ParameterIn::Header
-            && parameter.required == Required::False
-        {
+        if parameter.parameter_in == ParameterIn::Header && parameter.required == Required::False {
             parameter.schema = Some(Object::with_type(Type::String).into());
-            if parameter.name == IDEMPOTENCY_KEY {
-                parameter.schema = Some(
-                    utoipa::openapi::ObjectBuilder::new()
-                        .schema_type(Type::String)
-                        .min_length(Some(1))
-                        .max_length(Some(crate::extract::idempotency::MAX_KEY_LENGTH))
-                        // Printable ASCII, not only spaces.
-                        .pattern(Some("^[ -~]*[!-~][ -~]*$"))
-                        .into(),
-                );
-            }
+        }
+        // Required (purchases, redemptions) or not, a key has one shape.
+        if parameter.parameter_in == ParameterIn::Header && parameter.name == IDEMPOTENCY_KEY {
+            parameter.schema = Some(
+                utoipa::openapi::ObjectBuilder::new()
+                    .schema_type(Type::String)
+                    .min_length(Some(1))
+                    .max_length(Some(crate::extract::idempotency::MAX_KEY_LENGTH))
+                    // Printable ASCII; HTTP strips spaces around a header value, so a key
+                    // starts and ends with a visible character.
+                    .pattern(Some("^[!-~]([ -~]*[!-~])?$"))
+                    .into(),
+            );
         }
     }
     let has_parameters = !parameters.is_empty();
@@ -298,6 +369,13 @@ fn complete_operation(operation: &mut Operation, secured: bool, touches_database
     }
     if has_parameters || has_body {
         shared.push(("400", "The request is malformed or invalid (`malformed_json`, `validation_failed`, `invalid_path_parameter`, `invalid_query_parameter`, `invalid_cursor`, `invalid_idempotency_key`); field errors are listed in `errors`."));
+    }
+    if idempotent {
+        // A key once used for another request (another body, path or method) is refused.
+        shared.push((
+            "422",
+            "The `Idempotency-Key` was used with a different request (`idempotency_key_reused`).",
+        ));
     }
     if json_body {
         shared.push(("413", "The body exceeds 64 KiB (`payload_too_large`)."));

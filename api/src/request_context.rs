@@ -78,7 +78,11 @@ pub async fn request_context(
     // Not a clone of the request itself: routing needs to own it uniquely.
     let (method, uri) = (req.method().clone(), req.uri().to_string());
 
+    let refused = nul_in_url(req.uri());
     let handled = REQUEST_ID.scope(request_id.clone(), async move {
+        if let Some(error) = refused {
+            return ServiceResponse::new(detached(method, &uri), error.error_response());
+        }
         // A panic in a handler must cost one request, not the connection or the worker.
         match AssertUnwindSafe(next.call(req)).catch_unwind().await {
             Ok(Ok(response)) => problem_for_bare_error(response.map_into_boxed_body()),
@@ -102,6 +106,25 @@ pub async fn request_context(
         headers.append(VARY, HeaderValue::from_static("Authorization"));
     }
     Ok(response)
+}
+
+/// A percent-encoded NUL (`%00`) in the path or query: no id, filter or search term of this
+/// API contains U+0000, and PostgreSQL text cannot hold it (a lookup by it failed with a 500
+/// there while SQLite answered 404), so it is refused before routing, on both backends alike.
+fn nul_in_url(uri: &actix_web::http::Uri) -> Option<ApiError> {
+    if uri.path().contains("%00") {
+        return Some(ApiError::new(
+            ErrorCode::InvalidPathParameter,
+            "The path contains a NUL character (%00).",
+        ));
+    }
+    if uri.query().is_some_and(|query| query.contains("%00")) {
+        return Some(ApiError::new(
+            ErrorCode::InvalidQueryParameter,
+            "The query string contains a NUL character (%00).",
+        ));
+    }
+    None
 }
 
 /// Gives an error response that some component produced without a body (the docs UI's 404 for

@@ -235,3 +235,26 @@ app.request(Method::GET, "/healthz")
         assert_eq!(app.get("/v1/account", Some(&token)).await.status, 200);
     }
 }
+
+dual_test! {
+    // Found by contract fuzzing on PostgreSQL, whose text cannot hold U+0000: a NUL in a JSON
+    // string or in a path id failed there with a 500 (SQLite stored it, or answered 404).
+    // Both backends now refuse it with the same 400 and store nothing.
+    async fn nul_characters_are_refused_in_bodies_paths_and_queries(app) {
+        let (_, owner, _) = app.create_account().await;
+        let offer = app
+            .post_json("/v1/marketplace/offers", &owner, &json!({"name": "Contoso\u{0}Insights", "transactable": false}))
+            .await;
+        offer.assert_problem(400, "validation_failed");
+        assert!(offer.field_errors().contains(&("name".to_owned(), "invalid_characters".to_owned())), "{}", offer.text);
+        let offers = app.get("/v1/marketplace/offers", Some(&owner)).await.json();
+        assert_eq!(offers["items"], json!([]));
+
+        app.get("/v1/programs/action%00pack", Some(&owner)).await.assert_problem(400, "invalid_path_parameter");
+        app.get("/v1/help-topics/a%00b", Some(&owner)).await.assert_problem(400, "invalid_path_parameter");
+        app.get("/v1/memberships?program_id=isv%00", Some(&owner)).await.assert_problem(400, "invalid_query_parameter");
+        app.get("/v1/search?q=contoso%00", Some(&owner)).await.assert_problem(400, "invalid_query_parameter");
+        // Other control characters are ordinary (absent) ids, not malformed URLs.
+        app.get("/v1/programs/action%01pack", Some(&owner)).await.assert_problem(404, "not_found");
+    }
+}

@@ -552,3 +552,23 @@ dual_test! {
         assert_eq!(audit["items"].as_array().expect("items").len(), 1);
     }
 }
+
+dual_test! {
+    // Found by contract fuzzing: the spec bounds these filters at 64 characters, and a longer
+    // one used to be answered 200 with an empty list instead of the documented 400.
+    async fn query_filters_longer_than_documented_are_refused(app) {
+        let (_, owner, _) = app.create_account().await;
+        let long = "p".repeat(65);
+        let listed = app.get(&format!("/v1/memberships?program_id={long}"), Some(&owner)).await;
+        listed.assert_problem(400, "invalid_query_parameter");
+        assert!(listed.field_errors().contains(&("program_id".to_owned(), "too_long".to_owned())), "{}", listed.text);
+        let at_limit = app.get(&format!("/v1/memberships?program_id={}", "p".repeat(64)), Some(&owner)).await;
+        assert_eq!(at_limit.status, 200, "{}", at_limit.text);
+
+        let asked = app.get(&format!("/v1/programs/action_pack/eligibility?benefit_pack={long}"), Some(&owner)).await;
+        asked.assert_problem(400, "invalid_query_parameter");
+        assert!(asked.field_errors().contains(&("benefit_pack".to_owned(), "too_long".to_owned())), "{}", asked.text);
+        let pack = app.get("/v1/programs/action_pack/eligibility?benefit_pack=maps", Some(&owner)).await;
+        assert_eq!(pack.status, 200, "{}", pack.text);
+    }
+}

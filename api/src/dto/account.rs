@@ -140,7 +140,7 @@ pub struct PrimaryContactInput {
         code = "too_long",
         message = "must be at most 254 characters"
     ))]
-    #[schema(example = "jane.doe@contoso.com", max_length = 254)]
+    #[schema(example = "jane.doe@contoso.com", format = Email, max_length = 254)]
     pub email: String,
     /// 7 to 15 digits, optionally with a leading `+`, spaces, dots, hyphens and parentheses.
     #[validate(length(max = 25, code = "too_long", message = "must be at most 25 characters"))]
@@ -406,12 +406,14 @@ pub struct VerificationDetails {
     pub evidence: Vec<Evidence>,
 }
 
-/// The multipart form of an evidence upload (documentation only; parsed by hand).
-#[derive(Debug, ToSchema)]
+/// The multipart form of an evidence upload (documentation only; parsed by hand). The parser
+/// refuses parts other than these two, so the schema is closed too.
+#[derive(Debug, serde::Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 #[allow(dead_code)]
 pub struct EvidenceUpload {
     /// The document: PDF, PNG or JPEG, at most 10 MiB, recognised by its content.
-    #[schema(value_type = String, format = Binary)]
+    #[schema(value_type = String, format = Binary, min_length = 1)]
     pub file: Vec<u8>,
     /// A note for the reviewer, at most 1000 characters.
     #[schema(max_length = 1000)]

@@ -114,7 +114,7 @@ pub struct CreateOrderRequest {
         code = "invalid_length",
         message = "1 to 64 characters"
     ))]
-    #[schema(example = "action_pack", max_length = 64)]
+    #[schema(min_length = 1, example = "action_pack", max_length = 64)]
     pub program_id: String,
     pub kind: OrderKind,
     pub payment_method: PaymentMethod,
@@ -127,7 +127,7 @@ pub struct CreateOrderRequest {
         code = "invalid_length",
         message = "1 to 200 characters"
     ))]
-    #[schema(example = "tok_test_approve", max_length = 200)]
+    #[schema(min_length = 1, example = "tok_test_approve", max_length = 200)]
     pub card_token: Option<String>,
     /// Action Pack: `maps`, or `laps` for training partners; fixed until renewal. A renewal
     /// keeps the current pack unless another is named.
@@ -137,7 +137,7 @@ pub struct CreateOrderRequest {
         code = "invalid_length",
         message = "1 to 64 characters"
     ))]
-    #[schema(example = "maps", max_length = 64)]
+    #[schema(min_length = 1, example = "maps", max_length = 64)]
     pub benefit_pack: Option<String>,
 }
 
@@ -299,7 +299,7 @@ pub struct WireReceivedRequest {
         code = "invalid_length",
         message = "1 to 200 characters"
     ))]
-    #[schema(example = "PC-000001-1234567", max_length = 200)]
+    #[schema(min_length = 1, example = "PC-000001-1234567", max_length = 200)]
     pub reference: String,
 }
 
@@ -316,7 +316,7 @@ pub struct SandboxWireRequest {
         code = "invalid_length",
         message = "1 to 200 characters"
     ))]
-    #[schema(max_length = 200)]
+    #[schema(min_length = 1, max_length = 200)]
     pub reference: Option<String>,
 }
 
@@ -532,7 +532,7 @@ pub struct CreateSupportRequest {
         code = "invalid_length",
         message = "1 to 200 characters"
     ))]
-    #[schema(example = "Cancel our Action Pack", max_length = 200)]
+    #[schema(min_length = 1, example = "Cancel our Action Pack", max_length = 200)]
     pub title: String,
     #[validate(length(max = 5000, code = "too_long", message = "at most 5000 characters"))]
     #[schema(max_length = 5000)]
@@ -554,7 +554,7 @@ pub struct UpdateSupportRequest {
         code = "invalid_length",
         message = "1 to 5000 characters"
     ))]
-    #[schema(max_length = 5000)]
+    #[schema(min_length = 1, max_length = 5000)]
     pub note: Option<String>,
     /// Only `closed`: a partner closes a request; support moves it to `attention_needed`.
     pub status: Option<SupportStatus>,
@@ -571,7 +571,7 @@ pub struct SupportReply {
         code = "invalid_length",
         message = "1 to 5000 characters"
     ))]
-    #[schema(max_length = 5000)]
+    #[schema(min_length = 1, max_length = 5000)]
     pub body: String,
     /// The partner must act: the request becomes `attention_needed` until they add a note.
     #[serde(default)]

@@ -185,7 +185,7 @@ pub struct MembershipInsights {
 #[into_params(parameter_in = Query)]
 pub struct ExportQuery {
     /// The file format: `csv` (the default, and the only one).
-    #[param(example = "csv")]
+    #[param(example = "csv", pattern = "^csv$")]
     pub format: Option<String>,
 }
 

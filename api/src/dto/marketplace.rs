@@ -18,7 +18,7 @@ pub struct CreateOfferRequest {
         code = "invalid_length",
         message = "1 to 200 characters"
     ))]
-    #[schema(example = "Contoso Threat Insights", max_length = 200)]
+    #[schema(min_length = 1, example = "Contoso Threat Insights", max_length = 200)]
     pub name: String,
     /// Whether customers buy it through the marketplace (what Marketplace Rewards needs).
     pub transactable: bool,

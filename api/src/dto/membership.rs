@@ -276,7 +276,7 @@ pub struct CreateMembershipRequest {
         code = "invalid_length",
         message = "1 to 64 characters"
     ))]
-    #[schema(example = "isv_success", max_length = 64)]
+    #[schema(min_length = 1, example = "isv_success", max_length = 64)]
     pub program_id: String,
     /// For programs with benefit packs: the pack chosen, fixed until renewal.
     #[validate(length(
@@ -285,7 +285,7 @@ pub struct CreateMembershipRequest {
         code = "invalid_length",
         message = "1 to 64 characters"
     ))]
-    #[schema(max_length = 64)]
+    #[schema(min_length = 1, max_length = 64)]
     pub benefit_pack: Option<String>,
 }
 
@@ -299,7 +299,11 @@ pub struct GrantMembershipRequest {
         code = "invalid_length",
         message = "1 to 64 characters"
     ))]
-    #[schema(example = "solutions_partner_security", max_length = 64)]
+    #[schema(
+        min_length = 1,
+        example = "solutions_partner_security",
+        max_length = 64
+    )]
     pub program_id: String,
     #[validate(length(
         min = 1,
@@ -307,7 +311,7 @@ pub struct GrantMembershipRequest {
         code = "invalid_length",
         message = "1 to 64 characters"
     ))]
-    #[schema(max_length = 64)]
+    #[schema(min_length = 1, max_length = 64)]
     pub benefit_pack: Option<String>,
     /// Why the membership is granted (recorded in the audit log).
     #[validate(length(
@@ -316,7 +320,7 @@ pub struct GrantMembershipRequest {
         code = "invalid_length",
         message = "1 to 1000 characters"
     ))]
-    #[schema(max_length = 1000)]
+    #[schema(min_length = 1, max_length = 1000)]
     pub reason: String,
 }
 
@@ -331,6 +335,7 @@ pub struct CreateApplicationRequest {
         message = "1 to 64 characters"
     ))]
     #[schema(
+        min_length = 1,
         example = "specialization_identity_and_access_management",
         max_length = 64
     )]
@@ -342,7 +347,7 @@ pub struct CreateApplicationRequest {
         code = "invalid_length",
         message = "1 to 10000 characters"
     ))]
-    #[schema(max_length = 10000)]
+    #[schema(min_length = 1, max_length = 10000)]
     pub evidence: String,
 }
 

@@ -110,7 +110,7 @@ pub struct PerformanceRecordInput {
         code = "invalid_length",
         message = "1 to 64 characters"
     ))]
-    #[schema(example = "data_ai_azure", max_length = 64)]
+    #[schema(min_length = 1, example = "data_ai_azure", max_length = 64)]
     pub area: String,
     pub customer_tenant_id: Uuid,
     pub kind: PerformanceKind,
@@ -118,6 +118,7 @@ pub struct PerformanceRecordInput {
     pub monthly_revenue: Option<Money>,
     /// For `usage_growth`: 0 to 1000.
     #[validate(range(max = 1000, code = "out_of_range", message = "0 to 1000"))]
+    #[schema(minimum = 0, maximum = 1000)]
     pub growth_percent: Option<u32>,
     /// For `deployment`.
     #[validate(length(
@@ -126,7 +127,7 @@ pub struct PerformanceRecordInput {
         code = "invalid_length",
         message = "1 to 128 characters"
     ))]
-    #[schema(max_length = 128)]
+    #[schema(min_length = 1, max_length = 128)]
     pub workload: Option<String>,
     /// When it happened; not after the account's now.
     pub occurred_at: DateTime<Utc>,
@@ -142,7 +143,7 @@ pub struct OperatorPerformanceRecordInput {
         code = "invalid_length",
         message = "1 to 16 characters"
     ))]
-    #[schema(example = "4471023", max_length = 16)]
+    #[schema(min_length = 1, example = "4471023", max_length = 16)]
     pub partner_id: String,
     #[validate(nested)]
     pub record: PerformanceRecordInput,

@@ -73,7 +73,10 @@ pub enum BenefitKind {
 }
 
 /// A benefit the membership grants.
+// Named apart from the granted `Benefit` of /v1/benefits: under one name, the second schema
+// overwrote the first in the document and the catalog's benefits failed their own schema.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[schema(as = ProgramBenefit)]
 #[serde(deny_unknown_fields)]
 pub struct Benefit {
     #[schema(max_length = 64)]

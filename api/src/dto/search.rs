@@ -40,11 +40,14 @@ pub struct SearchQuery {
     /// What to look for: 1 to 200 characters after trimming, at most 10 distinct words of
     /// letters and digits. Every word must match; the last also matches as a prefix; words of 3
     /// to 7 letters tolerate one typo, longer ones two.
-    #[param(min_length = 1, max_length = 200, example = "Jhon")]
+    #[param(required = true, min_length = 1, max_length = 200, example = "Jhon")]
     pub q: Option<String>,
     /// A comma-separated list of types to search (default: all): `workspace`, `program`,
     /// `help_topic`, `user`, `invoice`, `support_request`, `order`.
-    #[param(example = "user,support_request")]
+    #[param(
+        example = "user,support_request",
+        pattern = r"^\s*(workspace|program|help_topic|user|invoice|support_request|order)\s*(,\s*(workspace|program|help_topic|user|invoice|support_request|order)\s*)*$"
+    )]
     pub types: Option<String>,
     /// Page size, 1 to 200 (default 50).
     #[param(minimum = 1, maximum = 200)]

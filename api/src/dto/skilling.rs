@@ -19,7 +19,7 @@ pub struct LinkLearningProfileRequest {
         code = "invalid_length",
         message = "1 to 128 characters"
     ))]
-    #[schema(example = "mcid-7781-2210", max_length = 128)]
+    #[schema(min_length = 1, example = "mcid-7781-2210", max_length = 128)]
     pub learn_id: String,
 }
 
@@ -100,7 +100,7 @@ pub struct CompletionInput {
         code = "invalid_length",
         message = "1 to 128 characters"
     ))]
-    #[schema(example = "mcid-7781-2210", max_length = 128)]
+    #[schema(min_length = 1, example = "mcid-7781-2210", max_length = 128)]
     pub learn_id: String,
     pub kind: CompletionKind,
     /// The credential's catalog id, as the scoring rules name it.
@@ -110,7 +110,11 @@ pub struct CompletionInput {
         code = "invalid_length",
         message = "1 to 128 characters"
     ))]
-    #[schema(example = "azure_data_scientist_associate", max_length = 128)]
+    #[schema(
+        min_length = 1,
+        example = "azure_data_scientist_associate",
+        max_length = 128
+    )]
     pub credential: String,
     #[validate(length(
         min = 1,
@@ -119,6 +123,7 @@ pub struct CompletionInput {
         message = "1 to 200 characters"
     ))]
     #[schema(
+        min_length = 1,
         example = "Microsoft Certified: Azure Data Scientist Associate",
         max_length = 200
     )]

@@ -69,21 +69,21 @@ pub struct CreateUserRequest {
         code = "too_long",
         message = "must be at most 254 characters"
     ))]
-    #[schema(example = "sam.lee@contoso.com", max_length = 254)]
+    #[schema(example = "sam.lee@contoso.com", format = Email, max_length = 254)]
     pub email: String,
     #[validate(length(
         max = 100,
         code = "too_long",
         message = "must be at most 100 characters"
     ))]
-    #[schema(example = "Sam", max_length = 100)]
+    #[schema(example = "Sam", max_length = 100, pattern = r"\S")]
     pub first_name: Option<String>,
     #[validate(length(
         max = 100,
         code = "too_long",
         message = "must be at most 100 characters"
     ))]
-    #[schema(example = "Lee", max_length = 100)]
+    #[schema(example = "Lee", max_length = 100, pattern = r"\S")]
     pub last_name: Option<String>,
     /// The roles to grant; each must be one the caller may grant.
     #[validate(length(max = 16, code = "too_long", message = "must list at most 16 roles"))]
@@ -110,7 +110,7 @@ pub struct UpdateUserRequest {
         code = "too_long",
         message = "must be at most 100 characters"
     ))]
-    #[schema(value_type = Option<String>, max_length = 100)]
+    #[schema(value_type = Option<String>, max_length = 100, pattern = r"\S")]
     pub first_name: Option<Option<String>>,
     #[serde(default, deserialize_with = "present")]
     #[validate(length(
@@ -118,7 +118,7 @@ pub struct UpdateUserRequest {
         code = "too_long",
         message = "must be at most 100 characters"
     ))]
-    #[schema(value_type = Option<String>, max_length = 100)]
+    #[schema(value_type = Option<String>, max_length = 100, pattern = r"\S")]
     pub last_name: Option<Option<String>>,
 }
 

@@ -134,6 +134,7 @@ pub struct CreateWebhookRequest {
         message = "must be 1 to 2048 characters"
     ))]
     #[schema(
+        min_length = 1,
         example = "https://hooks.contoso.com/partner-center",
         max_length = 2048
     )]
@@ -162,7 +163,7 @@ pub struct UpdateWebhookRequest {
         code = "length",
         message = "must be 1 to 2048 characters"
     ))]
-    #[schema(max_length = 2048)]
+    #[schema(min_length = 1, max_length = 2048)]
     pub url: Option<String>,
     /// A new description; `""` removes it.
     #[validate(length(max = 200, code = "length", message = "must be at most 200 characters"))]

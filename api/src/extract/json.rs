@@ -201,11 +201,13 @@ impl<'de> Visitor<'de> for UniqueKeysVisitor {
         Ok(serde_json::Number::from_f64(value).map_or(serde_json::Value::Null, Into::into))
     }
 
-    fn visit_str<E>(self, value: &str) -> Result<Self::Value, E> {
+    fn visit_str<E: de::Error>(self, value: &str) -> Result<Self::Value, E> {
+        refuse_nul(value)?;
         Ok(value.into())
     }
 
-    fn visit_string<E>(self, value: String) -> Result<Self::Value, E> {
+    fn visit_string<E: de::Error>(self, value: String) -> Result<Self::Value, E> {
+        refuse_nul(&value)?;
         Ok(value.into())
     }
 
@@ -267,6 +269,17 @@ fn canonical_json(value: &serde_json::Value) -> String {
 }
 
 /// A well-formed body whose shape is wrong: name the field and what is wrong with it.
+const NUL_REFUSED: &str = "must not contain the NUL character (U+0000)";
+
+/// PostgreSQL text cannot hold U+0000 (SQLite can): refused in every JSON string, so both
+/// backends answer the same 400 instead of PostgreSQL failing the write with a 500.
+fn refuse_nul<E: de::Error>(value: &str) -> Result<(), E> {
+    if value.contains('\0') {
+        return Err(E::custom(NUL_REFUSED));
+    }
+    Ok(())
+}
+
 fn data_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError {
     let path = error.path().to_string();
     let path = if path == "." { String::new() } else { path };
@@ -299,6 +312,8 @@ fn data_error(error: serde_path_to_error::Error<serde_json::Error>) -> ApiError 
         )
     } else if message.starts_with("missing field") {
         (join(&quoted), "required", "is required".to_owned())
+    } else if message.starts_with(NUL_REFUSED) {
+        (path.clone(), "invalid_characters", NUL_REFUSED.to_owned())
     } else if message.starts_with("invalid type") {
         (path.clone(), "invalid_type", message.clone())
     } else {

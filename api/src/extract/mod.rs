@@ -5,4 +5,5 @@ pub mod etag;
 pub mod idempotency;
 pub mod json;
 pub mod pagination;
+pub mod query;
 mod strict;

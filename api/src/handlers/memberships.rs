@@ -162,6 +162,7 @@ pub async fn list_memberships(
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.0;
     let query = query.into_inner();
+    crate::extract::query::at_most("program_id", query.program_id.as_deref(), 64)?;
     let page = page_request(query.limit, query.cursor.as_deref())?;
     let window = state.rules.renewal_window_days;
     let wall = clock::now();

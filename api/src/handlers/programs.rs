@@ -379,6 +379,7 @@ pub async fn get_program_eligibility(
     let principal = caller.0;
     let id = program_id.into_inner();
     let pack = query.into_inner().benefit_pack;
+    crate::extract::query::at_most("benefit_pack", pack.as_deref(), 64)?;
     let rules = state.rules.clone();
     let wall = clock::now();
     let answer = db::run(&state, move |conn| {

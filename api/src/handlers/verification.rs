@@ -285,6 +285,14 @@ async fn read_upload(mut form: Multipart) -> Result<Upload, ApiError> {
                         "must be UTF-8 text",
                     )])
                 })?;
+                // PostgreSQL text cannot hold U+0000: refused on both backends alike.
+                if text.contains('\0') {
+                    return Err(ApiError::validation([FieldError::new(
+                        "comment",
+                        "invalid_characters",
+                        "must not contain the NUL character (U+0000)",
+                    )]));
+                }
                 if text.chars().count() > COMMENT_LIMIT {
                     return Err(ApiError::validation([FieldError::new(
                         "comment",
