@@ -42,3 +42,16 @@ openapi-validate:
 	@python3 -c "import openapi_spec_validator" 2>/dev/null \
 		|| python3 -m pip install --quiet --disable-pip-version-check "openapi-spec-validator==0.9.0"
 	python3 -m openapi_spec_validator openapi.yaml
+
+## Benchmark (not in CI; about 10 minutes after the build): release builds of the service and
+## the baseline (bench/baseline), oha from crates.io, then bench/run.py seeds a fresh SQLite
+## database (and PostgreSQL with BENCH_DATABASE_URL or TEST_DATABASE_URL), drives the load
+## and rewrites BENCHMARKS.md.
+.PHONY: bench
+OHA_VERSION := 1.16.0
+BENCH_TARGET = $(or $(CARGO_TARGET_DIR),target)
+bench:
+	$(CARGO) build --release --locked -p api --bin $(BIN) -p baseline
+	@$(BENCH_TARGET)/tools/bin/oha --version 2>/dev/null | grep -q " $(OHA_VERSION)" \
+		|| $(CARGO) install --locked oha@$(OHA_VERSION) --root $(BENCH_TARGET)/tools
+	CARGO_TARGET_DIR=$(BENCH_TARGET) python3 bench/run.py

@@ -27,6 +27,7 @@ use domain::principal::Principal;
 use domain::role::Role;
 use domain::skilling::CompletionKind;
 use persistence::DbConnection;
+use persistence::connection::Backend;
 use persistence::connection::write_transaction;
 use persistence::repos::accounts::{self, NewAccount};
 use persistence::repos::orders::{self, Failure, NewOrder};
@@ -39,6 +40,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::Serialize;
 use serde_json::json;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Instant;
 use uuid::Uuid;
 
@@ -98,6 +100,8 @@ const PROFILES_PER_TRANSACTION: usize = 25;
 /// The eligibility the benchmark reads: a designation, so the capability score is computed.
 pub const ELIGIBILITY_PROGRAM: &str = "solutions_partner_security";
 const ACTION_PACK: &str = "action_pack";
+/// Connections writing accounts at once on PostgreSQL.
+const POSTGRES_WORKERS: usize = 4;
 
 const FIRST_NAMES: &[&str] = &[
     "Ana", "Ben", "Chloé", "David", "Elena", "Farid", "Grace", "Hugo", "Ines", "Jonas", "Kim",
@@ -329,7 +333,10 @@ pub fn run(database_url: &DatabaseUrl, plan: Plan) -> Result<Summary, String> {
     }
     let started = Instant::now();
     migrate::run_pending(database_url)?;
-    let pool = DbPool::build(database_url, 1)?;
+    let pool = DbPool::build(
+        database_url,
+        u32::try_from(POSTGRES_WORKERS).unwrap_or(4) + 1,
+    )?;
     let catalog = crate::startup::load_catalog(&pool)?;
     let rules = catalog.rules;
     let mut conn = pool
@@ -359,7 +366,7 @@ pub fn run(database_url: &DatabaseUrl, plan: Plan) -> Result<Summary, String> {
     };
     let account_plans = plan_accounts(&plan, &mut rng, now);
 
-    let mut summary_accounts: Vec<SeededAccount> = Vec::new();
+    let mut summary_accounts: Vec<(SeededAccount, u32)> = Vec::new();
     let mut users_total = 0u64;
     let mut verified_total = 0u64;
     let mut paid_total = 0u64;
@@ -367,45 +374,98 @@ pub fn run(database_url: &DatabaseUrl, plan: Plan) -> Result<Summary, String> {
     let mut completions_total = 0u64;
     let mut large: Option<(AccountScope, Holders)> = None;
     let phase = Instant::now();
-    for batch in account_plans.chunks(ACCOUNTS_PER_TRANSACTION as usize) {
-        let written = wrap(
-            write_transaction(&mut conn, |conn| {
-                let mut written = Vec::new();
-                for account in batch {
-                    written.push(seed_account(
-                        conn,
-                        &mut rng,
-                        account,
-                        &operator,
-                        &action_pack,
-                        &rules,
-                        now,
-                    )?);
-                }
-                Ok::<_, ApiError>(written)
-            }),
-            "writing accounts",
-        )?;
-        for done in written {
+    // PostgreSQL takes writers in parallel and the seed is round-trip bound there, so several
+    // connections write account batches at once; SQLite has one writer, so one connection.
+    // Each account draws from its own generator, so the content does not depend on which
+    // worker wrote it.
+    let workers = match database_url.backend() {
+        Backend::Sqlite => 1,
+        Backend::Postgres => POSTGRES_WORKERS,
+    };
+    let batches: Vec<&[AccountPlan]> = account_plans
+        .chunks(ACCOUNTS_PER_TRANSACTION as usize)
+        .collect();
+    let written_so_far = AtomicU64::new(0);
+    let orders_so_far = AtomicU64::new(0);
+    let results: Vec<Result<Vec<WrittenAccount>, String>> = std::thread::scope(|threads| {
+        let handles: Vec<_> = (0..workers)
+            .map(|worker| {
+                let (pool, batches, operator, action_pack, rules) =
+                    (&pool, &batches, &operator, &action_pack, &rules);
+                let (written_so_far, orders_so_far) = (&written_so_far, &orders_so_far);
+                threads.spawn(move || -> Result<Vec<WrittenAccount>, String> {
+                    let mut conn = pool
+                        .get()
+                        .map_err(|e| format!("seed: cannot connect: {e}"))?;
+                    let mut all = Vec::new();
+                    for batch in batches.iter().skip(worker).step_by(workers) {
+                        let written = wrap(
+                            write_transaction(&mut conn, |conn| {
+                                let mut written = Vec::new();
+                                for account in batch.iter() {
+                                    let mut rng = StdRng::seed_from_u64(
+                                        plan.seed.wrapping_mul(0x9E37_79B9_7F4A_7C15)
+                                            ^ u64::from(account.index),
+                                    );
+                                    written.push(seed_account(
+                                        conn,
+                                        &mut rng,
+                                        account,
+                                        operator,
+                                        action_pack,
+                                        rules,
+                                        now,
+                                    )?);
+                                }
+                                Ok::<_, ApiError>(written)
+                            }),
+                            "writing accounts",
+                        )?;
+                        let accounts = written_so_far
+                            .fetch_add(written.len() as u64, Ordering::Relaxed)
+                            + written.len() as u64;
+                        let orders: u64 = written.iter().map(|w| w.orders).sum();
+                        let orders = orders_so_far.fetch_add(orders, Ordering::Relaxed) + orders;
+                        eprintln!(
+                            "seed: {accounts}/{} accounts, {orders} orders ({:.1}s)",
+                            plan.accounts,
+                            phase.elapsed().as_secs_f64()
+                        );
+                        all.extend(written);
+                    }
+                    Ok(all)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| {
+                handle
+                    .join()
+                    .unwrap_or_else(|_| Err("seed: a writer panicked".to_owned()))
+            })
+            .collect()
+    });
+    for result in results {
+        for done in result? {
             users_total += done.users;
             verified_total += u64::from(done.verified);
             paid_total += done.paid;
             orders_total += done.orders;
             completions_total += done.completions;
             if done.index < 2 {
-                summary_accounts.push(done.seeded.clone());
+                summary_accounts.push((done.seeded.clone(), done.index));
             }
             if done.index == 0 {
-                large = Some((done.scope.clone(), done.large_users.clone()));
+                large = Some((done.scope.clone(), done.large_users));
             }
         }
-        let so_far = batch.last().map_or(0, |a| a.index + 1);
-        eprintln!(
-            "seed: {so_far}/{} accounts, {orders_total} orders ({:.1}s)",
-            plan.accounts,
-            phase.elapsed().as_secs_f64()
-        );
     }
+    summary_accounts.sort_by_key(|a| a.1);
+    let mut summary_accounts: Vec<SeededAccount> = summary_accounts
+        .into_iter()
+        .map(|(account, _)| account)
+        .collect();
 
     let (large_scope, large_users) =
         large.ok_or_else(|| "seed: the large account was not written".to_owned())?;
