@@ -51,7 +51,7 @@ openapi-validate:
 OHA_VERSION := 1.16.0
 BENCH_TARGET = $(or $(CARGO_TARGET_DIR),target)
 bench:
-	$(CARGO) build --release --locked -p api --bin $(BIN) -p baseline
+	$(CARGO) build --release --locked -p api -p baseline --bin $(BIN) --bin bench-baseline
 	@$(BENCH_TARGET)/tools/bin/oha --version 2>/dev/null | grep -q " $(OHA_VERSION)" \
 		|| $(CARGO) install --locked oha@$(OHA_VERSION) --root $(BENCH_TARGET)/tools
 	CARGO_TARGET_DIR=$(BENCH_TARGET) python3 bench/run.py
