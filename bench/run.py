@@ -156,6 +156,7 @@ def oha(url, *, token=None, rate=None, method="GET", body=None, pid=None):
     if body is not None:
         args += ["-T", "application/json", "-d", body]
     args.append(url)
+    load_before = os.getloadavg()[0]
     sampler = RssSampler(pid) if pid else None
     if sampler:
         sampler.__enter__()
@@ -183,6 +184,7 @@ def oha(url, *, token=None, rate=None, method="GET", body=None, pid=None):
         "p99_ms": (percentiles.get("p99") or 0) * 1000,
         "rss_peak_kib": max(sampler.samples) if sampler and sampler.samples else None,
         "success_rate": summary.get("successRate"),
+        "load_before": load_before,
     }
 
 
@@ -350,10 +352,11 @@ def render(info, baseline, runs, command):
         "",
         "Baseline: `bench/baseline`, one actix-web route `GET /` answering a small JSON object.",
         "",
-        f"| Baseline | req/s | p50 ms | p99 ms | p99 ms at half rate | RSS peak MiB |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| Baseline | req/s | p50 ms | p99 ms | p99 ms at half rate | RSS peak MiB | load before |",
+        "|---|---:|---:|---:|---:|---:|---:|",
         f"| `GET /` | {baseline['full']['rps']:.0f} | {baseline['full']['p50_ms']:.2f} | {baseline['full']['p99_ms']:.2f} | "
-        f"{baseline['half']['p99_ms']:.2f} ({baseline['half_rate']}/s) | {(baseline['full']['rss_peak_kib'] or 0) / 1024:.1f} |",
+        f"{baseline['half']['p99_ms']:.2f} ({baseline['half_rate']}/s) | {(baseline['full']['rss_peak_kib'] or 0) / 1024:.1f} | "
+        f"{baseline['full']['load_before']:.1f} |",
         "",
     ]
     base_rps = baseline["full"]["rps"]
@@ -369,8 +372,8 @@ def render(info, baseline, runs, command):
             f"in the large account's list), {seeded['orders']} orders ({seeded['paid_orders']} paid, each with its invoice). "
             f"Walking the list to page {DEEP_PAGE} took {run_['walk_seconds']:.0f} s.",
             "",
-            "| Scenario | req/s | × baseline | p50 ms | p99 ms | p99 ms at half rate | RSS peak MiB | × baseline RSS |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|",
+            "| Scenario | req/s | × baseline | p50 ms | p99 ms | p99 ms at half rate | RSS peak MiB | × baseline RSS | load before |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         by_name = {}
         for r in run_["results"]:
@@ -381,7 +384,7 @@ def render(info, baseline, runs, command):
             note = f" (non-2xx: {non2xx}, errors: {full['errors']})" if non2xx or full["errors"] else ""
             lines.append(
                 f"| `{r['name']}`{note} | {full['rps']:.0f} | {full['rps'] / base_rps:.2f} | {full['p50_ms']:.2f} | "
-                f"{full['p99_ms']:.2f} | {half['p99_ms']:.2f} ({r['half_rate']}/s) | {rss / 1024:.1f} | {rss / base_rss:.1f} |"
+                f"{full['p99_ms']:.2f} | {half['p99_ms']:.2f} ({r['half_rate']}/s) | {rss / 1024:.1f} | {rss / base_rss:.1f} | {full['load_before']:.1f} |"
             )
         names = [r["name"] for r in run_["results"]]
         account, eligibility, page1, deep, write = (by_name[n] for n in names)
@@ -411,6 +414,7 @@ def render(info, baseline, runs, command):
         "## Notes",
         "",
         "- Requests/s counts 2xx answers over the run's duration; a run with errors says so in its row.",
+        f"- \"load before\" is the 1-minute load average as each max-throughput run started; on this {os.cpu_count()}-core machine anything above about 2 means other processes (oha included, in the previous run) were competing for the cores.",
         "- p50/p99 of the max-throughput runs include queueing at the fixed concurrency; the half-rate p99 is the latency a client sees below saturation.",
         "- The deep page is reached by walking `next_cursor` from page 1 before the load; its cursor is then requested repeatedly.",
         "- Durability: SQLite runs in WAL mode with `synchronous=NORMAL`: a transaction is durable once committed across a crash or kill of the process (the WAL is in the OS page cache); an OS crash or power loss may lose the last transactions before a checkpoint. PostgreSQL runs with its defaults (`synchronous_commit=on`, `fsync=on`).",
