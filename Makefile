@@ -43,10 +43,11 @@ openapi-validate:
 		|| python3 -m pip install --quiet --disable-pip-version-check "openapi-spec-validator==0.9.0"
 	python3 -m openapi_spec_validator openapi.yaml
 
-## Benchmark (not in CI; about 10 minutes after the build): release builds of the service and
-## the baseline (bench/baseline), oha from crates.io, then bench/run.py seeds a fresh SQLite
-## database (and PostgreSQL with BENCH_DATABASE_URL or TEST_DATABASE_URL), drives the load
-## and rewrites BENCHMARKS.md.
+## Benchmark (not in CI): release builds of the service and the baseline (bench/baseline), oha
+## from crates.io, then bench/run.py seeds a fresh SQLite database (and PostgreSQL with
+## BENCH_DATABASE_URL or TEST_DATABASE_URL), drives the load and rewrites BENCHMARKS.md. Each
+## database: the seed (5 to 11 minutes on a busy 2-core machine) plus about 4 minutes of load.
+## BENCH_REUSE=1 measures the databases the previous run seeded again, without seeding.
 .PHONY: bench
 OHA_VERSION := 1.16.0
 BENCH_TARGET = $(or $(CARGO_TARGET_DIR),target)

@@ -41,6 +41,9 @@ BASELINE = os.environ.get("BASELINE", str(TARGET / "release" / "bench-baseline")
 OHA = os.environ.get("OHA", str(TARGET / "tools" / "bin" / "oha"))
 WORK = Path(os.environ.get("BENCH_DIR", TARGET / "bench"))
 OUT = Path(os.environ.get("BENCH_OUT", ROOT / "BENCHMARKS.md"))
+# BENCH_REUSE=1: load the databases a previous run seeded in BENCH_DIR again instead of seeding
+# anew (a rerun of the load on a quieter machine state); the seed time reported is the seed's own.
+REUSE = os.environ.get("BENCH_REUSE") == "1"
 ACCOUNTS = int(os.environ.get("BENCH_ACCOUNTS", "10000"))
 COMPLETIONS = int(os.environ.get("BENCH_COMPLETIONS", "1000000"))
 ORDERS = int(os.environ.get("BENCH_ORDERS", "100000"))
@@ -223,8 +226,12 @@ def count_support_requests(kind, database_url, sqlite_path):
 
 
 def bench_database(kind, database_url, sqlite_path, baseline_pid):
-    log(f"{kind}: seeding {ACCOUNTS} accounts, {COMPLETIONS} completions, {ORDERS} orders")
     summary_path = WORK / f"seed-{kind}.json"
+    if REUSE and summary_path.exists():
+        seeded = json.loads(summary_path.read_text())
+        log(f"{kind}: reusing the database seeded in {seeded['seconds']:.0f}s")
+        return measure(kind, database_url, sqlite_path, seeded, seeded["seconds"])
+    log(f"{kind}: seeding {ACCOUNTS} accounts, {COMPLETIONS} completions, {ORDERS} orders")
     began = time.time()
     seed = subprocess.run(
         [PC, "seed", "--accounts", str(ACCOUNTS), "--completions", str(COMPLETIONS),
@@ -236,7 +243,10 @@ def bench_database(kind, database_url, sqlite_path, baseline_pid):
     seeded = json.loads(summary_path.read_text())
     seed_seconds = time.time() - began
     log(f"{kind}: seeded in {seed_seconds:.0f}s")
+    return measure(kind, database_url, sqlite_path, seeded, seed_seconds)
 
+
+def measure(kind, database_url, sqlite_path, seeded, seed_seconds):
     env = service_env(database_url)
     server = start([PC, "serve"], env, SERVICE_PORT, "/readyz", WORK / f"serve-{kind}.log")
     try:
@@ -310,6 +320,11 @@ def machine():
 
 def pg_version(url):
     return run(["psql", url, "-At", "-c", "SHOW server_version"]).stdout.strip()
+
+
+def reused_pg(url):
+    parsed = urllib.parse.urlsplit(url)
+    return urllib.parse.urlunsplit(parsed._replace(path="/pc_bench"))
 
 
 def fresh_pg(url):
@@ -427,18 +442,18 @@ def main():
     for binary in (PC, BASELINE, OHA):
         if not os.access(binary, os.X_OK):
             raise SystemExit(f"bench: {binary} is missing; run make bench")
-    if WORK.exists():
+    if WORK.exists() and not REUSE:
         shutil.rmtree(WORK)
-    WORK.mkdir(parents=True)
+    WORK.mkdir(parents=True, exist_ok=True)
     info = machine()
-    command = "make bench" + (" (PostgreSQL: TEST_DATABASE_URL/BENCH_DATABASE_URL set)" if (os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")) else "")
+    command = ("BENCH_REUSE=1 " if REUSE else "") + "make bench" + (" (PostgreSQL: TEST_DATABASE_URL/BENCH_DATABASE_URL set)" if (os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")) else "")
     base_env = dict(os.environ, PC_BIND=f"127.0.0.1:{BASELINE_PORT}", PC_WORKERS=str(WORKERS))
     runs = []
     sqlite_path = WORK / "bench.db"
     runs.append(bench_database("sqlite", f"sqlite://{sqlite_path}", sqlite_path, None))
     pg = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
     if pg:
-        url = fresh_pg(pg)
+        url = reused_pg(pg) if REUSE and (WORK / "seed-postgres.json").exists() else fresh_pg(pg)
         info["pg_version"] = "PostgreSQL " + pg_version(url)
         runs.append(bench_database("postgres", url, None, None))
     # The baseline runs after the service runs, on the same quiet-or-not machine.
