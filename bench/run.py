@@ -446,7 +446,8 @@ def main():
         shutil.rmtree(WORK)
     WORK.mkdir(parents=True, exist_ok=True)
     info = machine()
-    command = ("BENCH_REUSE=1 " if REUSE else "") + "make bench" + (" (PostgreSQL: TEST_DATABASE_URL/BENCH_DATABASE_URL set)" if (os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")) else "")
+    pg_variable = next((v for v in ("BENCH_DATABASE_URL", "TEST_DATABASE_URL") if os.environ.get(v)), None)
+    command = (f"{pg_variable}=<postgres url> " if pg_variable else "") + ("BENCH_REUSE=1 " if REUSE else "") + "make bench"
     base_env = dict(os.environ, PC_BIND=f"127.0.0.1:{BASELINE_PORT}", PC_WORKERS=str(WORKERS))
     runs = []
     sqlite_path = WORK / "bench.db"
