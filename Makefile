@@ -68,3 +68,17 @@ fuzz:
 	else \
 		echo "make fuzz: PostgreSQL skipped (set TEST_DATABASE_URL=postgres://... to fuzz it too)"; \
 	fi
+
+## Benchmark (not in CI): release builds of the service and the baseline (bench/baseline), oha
+## from crates.io, then bench/run.py seeds a fresh SQLite database (and PostgreSQL with
+## BENCH_DATABASE_URL or TEST_DATABASE_URL), drives the load and rewrites BENCHMARKS.md. Each
+## database: the seed (5 to 11 minutes on a busy 2-core machine) plus about 4 minutes of load.
+## BENCH_REUSE=1 measures the databases the previous run seeded again, without seeding.
+.PHONY: bench
+OHA_VERSION := 1.16.0
+BENCH_TARGET = $(or $(CARGO_TARGET_DIR),target)
+bench:
+	$(CARGO) build --release --locked -p api -p baseline --bin $(BIN) --bin bench-baseline
+	@$(BENCH_TARGET)/tools/bin/oha --version 2>/dev/null | grep -q " $(OHA_VERSION)" \
+		|| $(CARGO) install --locked oha@$(OHA_VERSION) --root $(BENCH_TARGET)/tools
+	CARGO_TARGET_DIR=$(BENCH_TARGET) python3 bench/run.py

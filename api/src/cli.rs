@@ -1,4 +1,4 @@
-//! The `partner-center` command line: `serve`, `migrate`, `openapi`, `token`.
+//! The `partner-center` command line: `serve`, `migrate`, `openapi`, `token`, `seed`.
 
 use clap::{ArgGroup, Args, Parser, Subcommand, ValueEnum};
 use domain::email::EmailAddress;
@@ -161,6 +161,30 @@ enum Command {
     },
     /// Print a bearer token signed with the embedded key.
     Token(TokenArgs),
+    /// Fill an empty database with a realistic dataset (benchmarks, demos); prints a JSON
+    /// summary naming the accounts to sign in to.
+    Seed(SeedArgs),
+}
+
+#[derive(Debug, Args)]
+struct SeedArgs {
+    /// Partner accounts to create; account 0 is the "large" one.
+    #[arg(long)]
+    accounts: u32,
+    /// Skilling completions credited to the large account (its GET /v1/skilling list);
+    /// every other account gets a few of its own on top.
+    #[arg(long, default_value_t = 0)]
+    completions: u64,
+    /// Orders spread over the verified accounts (Action Pack purchases, renewals, declined
+    /// card attempts).
+    #[arg(long, default_value_t = 0)]
+    orders: u64,
+    /// Seed of the content (names, states, dates): the same seed gives the same dataset.
+    #[arg(long, default_value_t = 7)]
+    seed: u64,
+    /// Also write the JSON summary to this file.
+    #[arg(long)]
+    out: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -341,6 +365,7 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Token(args) => token(settings(cli.global)?, args),
+        Command::Seed(args) => seed(settings(cli.global)?, args),
         Command::Serve(args) => serve(settings(cli.global)?, args),
     }
 }
@@ -367,6 +392,25 @@ fn token(settings: Settings, args: TokenArgs) -> Result<(), String> {
         chrono::Duration::seconds(args.ttl),
     )?;
     println!("{token}");
+    Ok(())
+}
+
+fn seed(settings: Settings, args: SeedArgs) -> Result<(), String> {
+    let summary = crate::seed::run(
+        &settings.database_url,
+        crate::seed::Plan {
+            accounts: args.accounts,
+            completions: args.completions,
+            orders: args.orders,
+            seed: args.seed,
+        },
+    )?;
+    let text = serde_json::to_string_pretty(&summary).map_err(|e| e.to_string())?;
+    if let Some(out) = &args.out {
+        std::fs::write(out, format!("{text}\n"))
+            .map_err(|e| format!("cannot write {}: {e}", out.display()))?;
+    }
+    println!("{text}");
     Ok(())
 }
 

@@ -23,6 +23,7 @@ pub mod payments;
 pub mod rate_limit;
 pub mod request_context;
 pub mod routes;
+pub mod seed;
 pub mod server;
 pub mod startup;
 pub mod state;

@@ -22,6 +22,7 @@ mod pagination;
 mod process;
 mod rate_limits;
 mod search;
+mod seed;
 mod storage;
 mod users;
 mod verification;

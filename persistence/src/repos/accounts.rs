@@ -483,3 +483,9 @@ pub fn find_by_partner_id(
         .map(Account::try_from)
         .transpose()
 }
+
+/// How many accounts the database holds (every tenant; for the `seed` command's emptiness
+/// check, not for requests).
+pub fn count(conn: &mut DbConnection) -> DbResult<i64> {
+    Ok(accounts::table.count().get_result(conn)?)
+}

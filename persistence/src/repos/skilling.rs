@@ -554,3 +554,110 @@ pub fn credit_summary(
         next_counts_from: next.map(from_db_time),
     })
 }
+
+#[derive(Insertable)]
+#[diesel(table_name = skilling_completions)]
+struct CompletionInsert<'a> {
+    realm: &'a str,
+    learn_id: &'a str,
+    id: String,
+    kind: &'static str,
+    credential: &'a str,
+    title: &'a str,
+    completed_at: chrono::NaiveDateTime,
+    received_at: chrono::NaiveDateTime,
+}
+
+#[derive(Insertable)]
+#[diesel(table_name = skilling_credits)]
+struct CreditInsert<'a> {
+    account_id: &'a str,
+    id: String,
+    link_id: &'a str,
+    completion_id: String,
+    user_id: &'a str,
+    learn_id: &'a str,
+    kind: &'static str,
+    credential: &'a str,
+    title: &'a str,
+    completed_at: chrono::NaiveDateTime,
+    counts_from: chrono::NaiveDateTime,
+}
+
+/// Rows per multi-row INSERT: 11 columns x 1,000 stays under SQLite's 32,766 and
+/// PostgreSQL's 65,535 bind parameters.
+const BULK_ROWS: usize = 1_000;
+
+/// Records many completions of one linked profile at once and credits them to the account it
+/// is linked to, as [`record_completion`] would one by one (same rows, same skilling lag), in
+/// multi-row INSERTs. For bulk loads (the `seed` command): the completions must be new to the
+/// profile, and `link` must be its current link in `scope`.
+pub fn record_linked_completions(
+    conn: &mut DbConnection,
+    scope: &AccountScope,
+    link: &LinkRecord,
+    realm: &str,
+    completions: &[NewCompletion<'_>],
+    lag_days: u32,
+    received_at: DateTime<Utc>,
+) -> DbResult<usize> {
+    let account_key = scope.key();
+    let user_id = link.user_id.to_string();
+    let link_id = link.id.to_string();
+    for chunk in completions.chunks(BULK_ROWS) {
+        let ids: Vec<String> = chunk
+            .iter()
+            .map(|_| CompletionId::generate().to_string())
+            .collect();
+        let rows: Vec<CompletionInsert<'_>> = chunk
+            .iter()
+            .zip(&ids)
+            .map(|(new, id)| CompletionInsert {
+                realm,
+                learn_id: &link.learn_id,
+                id: id.clone(),
+                kind: new.kind.id(),
+                credential: new.credential,
+                title: new.title,
+                completed_at: to_db_time(new.completed_at),
+                received_at: to_db_time(received_at),
+            })
+            .collect();
+        // Multi-row INSERTs are written per backend: diesel's MultiConnection cannot express
+        // them (its backend has no single DEFAULT-keyword dialect).
+        match conn {
+            DbConnection::Sqlite(conn) => diesel::insert_into(skilling_completions::table)
+                .values(&rows)
+                .execute(conn)?,
+            DbConnection::Pg(conn) => diesel::insert_into(skilling_completions::table)
+                .values(&rows)
+                .execute(conn)?,
+        };
+        let credits: Vec<CreditInsert<'_>> = chunk
+            .iter()
+            .zip(ids)
+            .map(|(new, completion_id)| CreditInsert {
+                account_id: &account_key,
+                id: CreditId::generate().to_string(),
+                link_id: &link_id,
+                completion_id,
+                user_id: &user_id,
+                learn_id: &link.learn_id,
+                kind: new.kind.id(),
+                credential: new.credential,
+                title: new.title,
+                completed_at: to_db_time(new.completed_at),
+                counts_from: to_db_time(counts_from(link.linked_at, new.completed_at, lag_days)),
+            })
+            .collect();
+        match conn {
+            DbConnection::Sqlite(conn) => diesel::insert_into(skilling_credits::table)
+                .values(&credits)
+                .execute(conn)?,
+            DbConnection::Pg(conn) => diesel::insert_into(skilling_credits::table)
+                .values(&credits)
+                .execute(conn)?,
+        };
+    }
+    Ok(completions.len())
+}
