@@ -53,7 +53,8 @@ sdk:
 ## Contract fuzzing: Schemathesis (fuzz/requirements.txt, in a venv under the target dir)
 ## against a live debug server on a fresh SQLite database, and on a fresh PostgreSQL database
 ## when TEST_DATABASE_URL is set. Fails on any failure. See fuzz/run.
-FUZZ_TARGET := $(or $(CARGO_TARGET_DIR),target)
+# Absolute: fuzz/run works in a throwaway directory.
+FUZZ_TARGET := $(abspath $(or $(CARGO_TARGET_DIR),target))
 FUZZ_VENV := $(FUZZ_TARGET)/fuzz-venv
 fuzz:
 	$(CARGO) build --locked -p api --bin $(BIN)

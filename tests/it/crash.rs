@@ -4,7 +4,7 @@
 
 use crate::dual_db_test;
 use crate::harness::{TEST_SECRET, TestDb, account_body};
-use crate::process::{ServerProcess, user_token};
+use crate::process::{ServerProcess, get_json, user_token};
 use nix::sys::signal::{Signal, kill};
 use serde_json::{Value, json};
 use std::collections::HashMap;
@@ -206,15 +206,7 @@ async fn every_item(
     let mut items = Vec::new();
     let mut next = format!("{path}?limit=200");
     loop {
-        let page: Value = client
-            .get(server.url(&next))
-            .bearer_auth(token)
-            .send()
-            .await
-            .expect("sent")
-            .json()
-            .await
-            .expect("json");
+        let page = get_json(client, server, &next, token).await;
         items.extend(page["items"].as_array().expect("items").iter().cloned());
         match page["next_cursor"].as_str() {
             Some(cursor) => next = format!("{path}?limit=200&cursor={cursor}"),

@@ -110,7 +110,7 @@ fn tokens() -> TokenService {
     TokenService::new(TEST_SECRET.as_bytes(), ISSUER.into(), AUDIENCE.into(), None)
 }
 
-async fn get_json(
+pub(crate) async fn get_json(
     client: &reqwest::Client,
     server: &ServerProcess,
     path: &str,
