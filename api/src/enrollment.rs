@@ -19,10 +19,11 @@ use persistence::repos::action_center::{self, Target};
 use persistence::repos::memberships::{self, MembershipRecord};
 use persistence::repos::offers;
 use persistence::repos::performance::{self, Measure};
-use persistence::repos::programs::{self, StoredProgram};
+use persistence::repos::programs::{self, ProgramCache, StoredProgram};
 use persistence::repos::skilling;
 use persistence::tenant::AccountScope;
 use serde_json::json;
+use std::sync::Arc;
 
 use crate::audit;
 use crate::billing;
@@ -34,7 +35,7 @@ pub struct Context {
     pub now: DateTime<Utc>,
     pub account: Account,
     pub memberships: Vec<MembershipRecord>,
-    pub programs: Vec<StoredProgram>,
+    pub programs: Arc<Vec<StoredProgram>>,
     allowed: Vec<String>,
     published_offer: bool,
     /// Set by orders: the question is about renewing, not joining.
@@ -47,6 +48,7 @@ impl Context {
     /// Reads the account's facts; `now` is the account's now.
     pub fn load(
         conn: &mut DbConnection,
+        catalog_cache: &ProgramCache,
         scope: &AccountScope,
         now: DateTime<Utc>,
     ) -> Result<Self, ApiError> {
@@ -54,7 +56,7 @@ impl Context {
             now,
             account: accounts::get(conn, scope)?,
             memberships: memberships::all(conn, scope)?,
-            programs: programs::all(conn)?,
+            programs: programs::all_shared(conn, catalog_cache)?,
             allowed: programs::allowed_programs(conn, scope)?,
             published_offer: offers::has_published_transactable(conn, scope)?,
             renewal: false,

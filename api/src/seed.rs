@@ -325,6 +325,23 @@ fn plan_accounts(plan: &Plan, rng: &mut StdRng, now: DateTime<Utc>) -> Vec<Accou
     accounts
 }
 
+/// Inserts `order` under the account's next order number (the caller holds the account lock).
+fn insert_numbered(
+    conn: &mut DbConnection,
+    scope: &AccountScope,
+    order: &NewOrder<'_>,
+) -> Result<orders::Order, ApiError> {
+    let number = orders::next_number(conn, scope)?;
+    Ok(orders::insert(
+        conn,
+        scope,
+        OrderId::generate(),
+        number,
+        order,
+        None,
+    )?)
+}
+
 /// Builds the dataset on `database_url` (migrations applied first). Refuses a database that
 /// already has accounts: a seed is a fresh dataset, not an addition.
 pub fn run(database_url: &DatabaseUrl, plan: Plan) -> Result<Summary, String> {
@@ -586,8 +603,9 @@ fn seed_account(
     };
     let mut partner_number = rng.random::<u32>();
     let created_at = plan.created_at;
-    let (account, membership) = accounts::create(
+    let (_, membership) = crate::handlers::accounts::open_account(
         conn,
+        &owner,
         &NewAccount {
             directory,
             profile,
@@ -604,15 +622,6 @@ fn seed_account(
     )?
     .map_err(|_| ApiError::internal("seed: a directory drawn twice"))?;
     let scope = membership.scope.clone();
-    audit::record(
-        conn,
-        &scope,
-        &owner,
-        "account.created",
-        ("account", account.id.to_string()),
-        json!({"partner_id": account.partner_id, "legal_name": account.legal_name}),
-        created_at,
-    )?;
 
     // Colleagues: the large account has one per Learn profile it links.
     let colleagues = if plan.index == 0 {
@@ -691,57 +700,39 @@ fn seed_account(
             OrderKind::Renewal
         };
         let amounts = billing::price(fee.amount_minor, &account.country, rules)?;
+        // The declined attempt and the card that went through differ only in these.
+        let card_order = |standing, placed_at, failure| NewOrder {
+            program_id: ACTION_PACK,
+            kind,
+            payment_method: PaymentMethod::CreditCard,
+            standing,
+            benefit_pack: Some(pack),
+            currency: &fee.currency,
+            amounts,
+            covered_by: None,
+            placed_by: &placed_by,
+            placed_at,
+            pay_by: None,
+            failure,
+        };
         // Declined attempts come first, some minutes before the card that went through.
         if year < plan.declined_orders {
             let placed_at = paid_at - Duration::minutes(rng.random_range(5..90));
-            let number = orders::next_number(conn, &scope)?;
-            orders::insert(
+            let declined = Failure {
+                code: "card_declined".into(),
+                message: "The card was declined by the issuer.".into(),
+            };
+            insert_numbered(
                 conn,
                 &scope,
-                OrderId::generate(),
-                number,
-                &NewOrder {
-                    program_id: ACTION_PACK,
-                    kind,
-                    payment_method: PaymentMethod::CreditCard,
-                    standing: OrderStanding::Failed,
-                    benefit_pack: Some(pack),
-                    currency: &fee.currency,
-                    amounts,
-                    covered_by: None,
-                    placed_by: &placed_by,
-                    placed_at,
-                    pay_by: None,
-                    failure: Some(Failure {
-                        code: "card_declined".into(),
-                        message: "The card was declined by the issuer.".into(),
-                    }),
-                },
-                None,
+                &card_order(OrderStanding::Failed, placed_at, Some(declined)),
             )?;
             orders_written += 1;
         }
-        let number = orders::next_number(conn, &scope)?;
-        let placed = orders::insert(
+        let placed = insert_numbered(
             conn,
             &scope,
-            OrderId::generate(),
-            number,
-            &NewOrder {
-                program_id: ACTION_PACK,
-                kind,
-                payment_method: PaymentMethod::CreditCard,
-                standing: OrderStanding::AwaitingPayment,
-                benefit_pack: Some(pack),
-                currency: &fee.currency,
-                amounts,
-                covered_by: None,
-                placed_by: &placed_by,
-                placed_at: paid_at,
-                pay_by: None,
-                failure: None,
-            },
-            None,
+            &card_order(OrderStanding::AwaitingPayment, paid_at, None),
         )?;
         audit::record(
             conn,

@@ -64,6 +64,7 @@ pub fn prepare(
             lease: settings.idempotency_lease,
             ..KEY_TIMES
         },
+        programs: Arc::default(),
     })
 }
 

@@ -4,6 +4,7 @@ use domain::catalog::Rules;
 use domain::help::HelpCatalog;
 use persistence::DbPool;
 use persistence::repos::idempotency::KeyTimes;
+use persistence::repos::programs::ProgramCache;
 use std::sync::Arc;
 
 use crate::auth::TokenService;
@@ -26,4 +27,6 @@ pub struct AppState {
     pub help: Arc<HelpCatalog>,
     /// The claim lease and replay retention of `Idempotency-Key`s.
     pub idempotency: KeyTimes,
+    /// The decoded programs of this server's database (see [`ProgramCache`]).
+    pub programs: Arc<ProgramCache>,
 }

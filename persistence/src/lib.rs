@@ -12,6 +12,7 @@ pub mod page;
 pub mod repos;
 pub mod schema;
 pub mod tenant;
+pub mod write_gate;
 
 pub use connection::{Backend, DatabaseUrl, DbConnection, DbPool};
 pub use error::{DbError, DbResult};

@@ -112,45 +112,61 @@ impl OperatorAccess {
     }
 }
 
+/// One row of [`resolve_user`]: the account's id, owner and sandbox clock; the person's id and
+/// email (absent when the directory's account has no such person); one of their roles.
+type StandingRow = (
+    String,
+    String,
+    Option<NaiveDateTime>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
 /// Resolves a person of a directory to their membership of the directory's account.
 pub fn resolve_user(
     conn: &mut DbConnection,
     directory: DirectoryId,
     email: &EmailAddress,
 ) -> DbResult<Standing> {
-    let account: Option<(String, String, Option<NaiveDateTime>)> = accounts::table
+    // One statement, as every authenticated request runs it: the directory's account, the
+    // person in it (if any) and their roles, one row per role (one row without a role or a
+    // person).
+    let rows: Vec<StandingRow> = accounts::table
+        .left_join(
+            users::table.on(users::account_id
+                .eq(accounts::id)
+                .and(users::email_key.eq(email.as_str().to_lowercase()))),
+        )
+        .left_join(
+            user_roles::table.on(user_roles::account_id
+                .eq(accounts::id)
+                .and(user_roles::user_id.nullable().eq(users::id.nullable()))),
+        )
         .filter(accounts::directory_id.eq(directory.to_string()))
         .select((
             accounts::id,
             accounts::owner_user_id,
             accounts::sandbox_clock,
+            users::id.nullable(),
+            users::email.nullable(),
+            user_roles::role.nullable(),
         ))
-        .first(conn)
-        .optional()?;
-    let Some((account_key, owner_user_id, clock)) = account else {
+        .load(conn)?;
+    let Some((account_key, owner_user_id, clock, user, user_email, _)) = rows.first() else {
         return Ok(Standing::NoAccount);
     };
-    let account_id = parse_id::<AccountId>("accounts", &account_key)?;
-    let user: Option<(String, String)> = users::table
-        .filter(users::account_id.eq(&account_key))
-        .filter(users::email_key.eq(email.as_str().to_lowercase()))
-        .select((users::id, users::email))
-        .first(conn)
-        .optional()?;
-    let Some((user_key, user_email)) = user else {
+    let account_id = parse_id::<AccountId>("accounts", account_key)?;
+    let (Some(user_key), Some(user_email)) = (user, user_email) else {
         return Ok(Standing::NotAMember { account_id });
     };
-    let roles = user_roles::table
-        .filter(user_roles::account_id.eq(&account_key))
-        .filter(user_roles::user_id.eq(&user_key))
-        .select(user_roles::role)
-        .load::<String>(conn)?;
+    let roles: Vec<String> = rows.iter().filter_map(|row| row.5.clone()).collect();
     Ok(Standing::Member(Membership {
         scope: AccountScope::new(account_id),
         clock: clock.map(from_db_time),
         actor: Actor::User {
-            user_id: parse_id::<UserId>("users", &user_key)?,
-            email: user_email,
+            user_id: parse_id::<UserId>("users", user_key)?,
+            email: user_email.clone(),
             is_owner: owner_user_id == user_key,
         },
         roles: parse_roles("user_roles", &roles)?,

@@ -203,6 +203,28 @@ dual_test! {
         app.get("/v1/programs/broken", Some(&owner)).await.assert_problem(404, "not_found");
     }
 
+    // The service keeps decoded programs between requests (issue 7's performance pass); an
+    // operator's edit must still apply to the very next check, and so must its undoing.
+    async fn an_edited_program_applies_to_the_next_eligibility_check(app) {
+        let (_, owner, _) = app.verified_sandbox().await;
+        let mut definition = program_definition("self_service");
+        let created = app.put_program("edited_between_checks", &definition).await;
+        assert_eq!(created.status, 201, "{}", created.text);
+        let path = "/v1/programs/edited_between_checks/eligibility";
+        let open: Vec<String> = Vec::new();
+        assert_eq!(failed(&app.get(path, Some(&owner)).await.json()), open);
+        assert_eq!(failed(&app.get(path, Some(&owner)).await.json()), open);
+
+        definition["prerequisites"]["published_transactable_offer"] = json!(true);
+        let edited = app.put_program("edited_between_checks", &definition).await;
+        assert_eq!(edited.status, 200, "{}", edited.text);
+        assert_eq!(failed(&app.get(path, Some(&owner)).await.json()), vec!["published_transactable_offer"]);
+
+        definition["prerequisites"]["published_transactable_offer"] = json!(false);
+        assert_eq!(app.put_program("edited_between_checks", &definition).await.status, 200);
+        assert_eq!(failed(&app.get(path, Some(&owner)).await.json()), open);
+    }
+
     async fn a_new_account_holds_the_base_program_and_a_rejected_one_cannot_enroll(app) {
         let (_, owner, _) = app.create_sandbox_account().await;
         let held = app.get("/v1/memberships", Some(&owner)).await.json();

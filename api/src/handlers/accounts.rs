@@ -1,9 +1,14 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::{ETAG, LOCATION};
 use actix_web::{HttpRequest, HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
 use domain::ids::PartnerId;
 use domain::principal::Principal;
-use persistence::repos::accounts::{self, DirectoryHasAccount, NewAccount};
+use persistence::DbConnection;
+use persistence::repos::accounts::{
+    self, Account as StoredAccount, DirectoryHasAccount, NewAccount,
+};
+use persistence::tenant::Membership;
 
 use crate::access;
 use crate::audit;
@@ -77,28 +82,41 @@ pub async fn create_account(
             sandbox,
         };
         let draw_partner_id = || PartnerId::from_number(rand::random::<u32>());
-        match accounts::create(conn, &new, now, draw_partner_id)? {
+        match open_account(conn, &principal, &new, now, draw_partner_id)? {
             Err(DirectoryHasAccount) => Err(ApiError::new(
                 ErrorCode::AccountExists,
                 "This directory already has a partner account; read it with GET /v1/account.",
             )),
-            Ok((account, owner)) => {
-                audit::record(
-                    conn,
-                    &owner.scope,
-                    &principal,
-                    "account.created",
-                    ("account", account.id.to_string()),
-                    json!({"partner_id": account.partner_id, "legal_name": account.legal_name}),
-                    now,
-                )?;
-                Ok(Reply::json(StatusCode::CREATED, &Account::from(&account))?
-                    .with_header(LOCATION, "/v1/account")
-                    .with_header(ETAG, account_etag(&account)))
-            }
+            Ok((account, _)) => Ok(Reply::json(StatusCode::CREATED, &Account::from(&account))?
+                .with_header(LOCATION, "/v1/account")
+                .with_header(ETAG, account_etag(&account))),
         }
     })
     .await
+}
+
+/// Creates the account with its owner and records `account.created`: what enrolling a
+/// directory writes, for this handler and for `partner-center seed` alike.
+pub(crate) fn open_account(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    new: &NewAccount,
+    now: DateTime<Utc>,
+    draw_partner_id: impl FnMut() -> PartnerId,
+) -> Result<Result<(StoredAccount, Membership), DirectoryHasAccount>, ApiError> {
+    let created = accounts::create(conn, new, now, draw_partner_id)?;
+    if let Ok((account, owner)) = &created {
+        audit::record(
+            conn,
+            &owner.scope,
+            principal,
+            "account.created",
+            ("account", account.id.to_string()),
+            json!({"partner_id": account.partner_id, "legal_name": account.legal_name}),
+            now,
+        )?;
+    }
+    Ok(created)
 }
 
 /// Read the caller's partner account.
@@ -129,7 +147,7 @@ pub async fn get_account(
     caller: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.0;
-    let account = db::run(&state, move |conn| {
+    let account = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::AccountRead)?;
         Ok(accounts::get(conn, &membership.scope)?)
     })

@@ -71,7 +71,7 @@ pub async fn list_items(
         }),
         status: query.status.map(Into::into),
     };
-    let page = db::run(&state, move |conn| {
+    let page = db::read(&state, move |conn| {
         let (membership, user) = access::account_user(conn, &principal)?;
         let viewer = viewer(user, &membership.roles);
         Ok(action_center::list(
@@ -187,7 +187,7 @@ pub async fn get_preferences(
     caller: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.0;
-    let (user, preferences) = db::run(&state, move |conn| {
+    let (user, preferences) = db::read(&state, move |conn| {
         let (membership, user) = access::account_user(conn, &principal)?;
         Ok((
             user,

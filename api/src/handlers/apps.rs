@@ -105,7 +105,7 @@ pub async fn list_apps(
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.0;
     let page = page_request(query.limit, query.cursor.as_deref())?;
-    let page = db::run(&state, move |conn| {
+    let page = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::AppsManage)?;
         Ok(apps::list(conn, &membership.scope, &page)?)
     })

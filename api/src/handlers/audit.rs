@@ -43,7 +43,7 @@ pub async fn list_audit_records(
         from: query.from,
         to: query.to,
     };
-    let page = db::run(&state, move |conn| {
+    let page = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::AuditRead)?;
         Ok(audit::list(conn, &membership.scope, &filter, &page)?)
     })

@@ -104,7 +104,7 @@ pub async fn list_benefits(
     let window = state.rules.renewal_window_days;
     let max_moves = state.rules.max_credit_reassignments;
     let wall = clock::now();
-    let items = db::run(&state, move |conn| {
+    let items = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::MembershipRead)?;
         let scope = &membership.scope;
         let now = membership.now(wall);
@@ -150,7 +150,7 @@ pub async fn get_benefit(
     let window = state.rules.renewal_window_days;
     let max_moves = state.rules.max_credit_reassignments;
     let wall = clock::now();
-    let benefit = db::run(&state, move |conn| {
+    let benefit = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::MembershipRead)?;
         let (benefit, status) = one(conn, &membership.scope, id, window, membership.now(wall))?;
         Ok(Benefit::new(&benefit, status, max_moves))

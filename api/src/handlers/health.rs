@@ -38,7 +38,7 @@ pub async fn healthz() -> web::Json<Health> {
 #[get("/readyz")]
 pub async fn readyz(state: web::Data<AppState>) -> Result<web::Json<Readiness>, ApiError> {
     let backend = state.pool.backend();
-    let pending = db::run(&state, |conn| {
+    let pending = db::read(&state, |conn| {
         ping(conn)?;
         Ok(persistence::migrate::has_pending(conn)?)
     })

@@ -57,7 +57,7 @@ pub async fn list_invoices(
     let page = page_request_keyed(query.limit, query.cursor.as_deref(), |key| {
         key.parse::<i64>().is_ok_and(|n| n > 0)
     })?;
-    let page = db::run(&state, move |conn| {
+    let page = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::BillingRead)?;
         Ok(orders::invoices(conn, &membership.scope, &page)?)
     })

@@ -91,7 +91,7 @@ pub async fn list_offers(
     let principal = caller.0;
     let query = query.into_inner();
     let page = page_request(query.limit, query.cursor.as_deref())?;
-    let page = db::run(&state, move |conn| {
+    let page = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::MarketplaceManage)?;
         Ok(offers::list(conn, &membership.scope, &page)?)
     })

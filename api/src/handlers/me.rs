@@ -51,7 +51,7 @@ pub async fn get_me(
     if matches!(principal, Principal::Operator { .. }) {
         return Ok(web::Json(me));
     }
-    let membership = db::run(&state, move |conn| {
+    let membership = db::read(&state, move |conn| {
         let membership = match &principal {
             Principal::User { email, directory } => {
                 match tenant::resolve_user(conn, *directory, email)? {
@@ -106,7 +106,7 @@ pub async fn get_my_access(
     let principal = caller.0;
     let window = state.rules.renewal_window_days;
     let wall = clock::now();
-    let items = db::run(&state, move |conn| {
+    let items = db::read(&state, move |conn| {
         let (membership, _) = access::account_user(conn, &principal)?;
         let mut items = Vec::new();
         for workspace in account_workspaces(conn, &membership, window, wall)? {
@@ -188,7 +188,7 @@ pub async fn get_my_roles(
 ) -> Result<web::Json<MyRoles>, ApiError> {
     let principal = caller.0;
     let (membership, _) =
-        db::run(&state, move |conn| access::account_user(conn, &principal)).await?;
+        db::read(&state, move |conn| access::account_user(conn, &principal)).await?;
     let roles = &membership.roles;
     let mut grants: Vec<DomainRole> = roles.iter().flat_map(|role| grantable_by(*role)).collect();
     grants.sort();
@@ -233,7 +233,8 @@ pub async fn list_my_directories(
     caller: Authenticated,
 ) -> Result<web::Json<DirectoryList>, ApiError> {
     let (email, current) = directory_user(&caller.0)?;
-    let memberships = db::run(&state, move |conn| Ok(users::memberships_of(conn, &email)?)).await?;
+    let memberships =
+        db::read(&state, move |conn| Ok(users::memberships_of(conn, &email)?)).await?;
     Ok(web::Json(DirectoryList {
         items: memberships
             .into_iter()

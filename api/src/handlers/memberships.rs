@@ -70,13 +70,14 @@ pub async fn create_membership(
     let fingerprint = body.fingerprint(&req);
     let request = body.value;
     let rules = state.rules.clone();
+    let catalog_cache = state.programs.clone();
     idempotency::execute(&state, &caller.0, key, fingerprint, move |conn, wall| {
         validate(&request, |_| Ok(()))?;
         let membership = access::authorize(conn, &principal, Permission::MembershipManage)?;
         let scope = &membership.scope;
         // One enrollment at a time per account: the checks and the insert are one unit.
         accounts::lock(conn, scope)?;
-        let context = Context::load(conn, scope, membership.now(wall))?;
+        let context = Context::load(conn, &catalog_cache, scope, membership.now(wall))?;
         let program = context.program(&request.program_id)?.clone();
         match program.enrollment {
             Enrollment::SelfService => {}
@@ -166,7 +167,7 @@ pub async fn list_memberships(
     let page = page_request(query.limit, query.cursor.as_deref())?;
     let window = state.rules.renewal_window_days;
     let wall = clock::now();
-    let items = db::run(&state, move |conn| {
+    let items = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::MembershipRead)?;
         let now = membership.now(wall);
         Ok(memberships::all(conn, &membership.scope)?
@@ -215,7 +216,7 @@ pub async fn get_membership(
     let window = state.rules.renewal_window_days;
     let wall = clock::now();
     let found =
-        db::run(&state, move |conn| {
+        db::read(&state, move |conn| {
             let membership = access::authorize(conn, &principal, Permission::MembershipRead)?;
             let now = membership.now(wall);
             Ok(memberships::get(conn, &membership.scope, id)?
@@ -267,13 +268,14 @@ pub async fn grant_membership(
     let fingerprint = body.fingerprint(&req);
     let request = body.value;
     let rules = state.rules.clone();
+    let catalog_cache = state.programs.clone();
     idempotency::execute(&state, &caller.0, key, fingerprint, move |conn, wall| {
         validate(&request, |_| Ok(()))?;
         let account = accounts::get_for_operator(conn, &operator, id)?
             .ok_or_else(|| ApiError::new(ErrorCode::NotFound, "No partner account has this id."))?;
         let scope = operator.scope(id);
         accounts::lock(conn, &scope)?;
-        let context = Context::load(conn, &scope, account.now(wall))?;
+        let context = Context::load(conn, &catalog_cache, &scope, account.now(wall))?;
         let program = context.program(&request.program_id)?.clone();
         check_pack(&program, request.benefit_pack.as_deref())?;
         let evaluated = context.evaluate(
@@ -351,12 +353,13 @@ pub async fn create_application(
     let fingerprint = body.fingerprint(&req);
     let request = body.value;
     let rules = state.rules.clone();
+    let catalog_cache = state.programs.clone();
     idempotency::execute(&state, &caller.0, key, fingerprint, move |conn, wall| {
         validate(&request, |_| Ok(()))?;
         let membership = access::authorize(conn, &principal, Permission::MembershipManage)?;
         let scope = &membership.scope;
         accounts::lock(conn, scope)?;
-        let context = Context::load(conn, scope, membership.now(wall))?;
+        let context = Context::load(conn, &catalog_cache, scope, membership.now(wall))?;
         let program = context.program(&request.program_id)?.clone();
         if program.enrollment != Enrollment::Application {
             return Err(ApiError::new(
@@ -428,7 +431,7 @@ pub async fn list_applications(
     let query = query.into_inner();
     let page = page_request(query.limit, query.cursor.as_deref())?;
     let status = query.status.map(Into::into);
-    let page = db::run(&state, move |conn| {
+    let page = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::MembershipRead)?;
         Ok(applications::list(conn, &membership.scope, status, &page)?)
     })
@@ -462,7 +465,7 @@ pub async fn get_application(
 ) -> Result<web::Json<Application>, ApiError> {
     let principal = caller.0;
     let id = ApplicationId::from_uuid(application_id.into_inner());
-    let found = db::run(&state, move |conn| {
+    let found = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::MembershipRead)?;
         Ok(applications::get(conn, &membership.scope, id)?)
     })
@@ -504,7 +507,7 @@ pub async fn operator_list_applications(
     let query = query.into_inner();
     let page = page_request(query.limit, query.cursor.as_deref())?;
     let status = query.status.map(Into::into);
-    let page = db::run(&state, move |conn| {
+    let page = db::read(&state, move |conn| {
         Ok(applications::list_all(conn, &operator, status, &page)?)
     })
     .await?;
@@ -557,6 +560,7 @@ pub async fn decide_application(
     let fingerprint = body.fingerprint(&req);
     let decision = body.value;
     let rules = state.rules.clone();
+    let catalog_cache = state.programs.clone();
     idempotency::execute(&state, &caller.0, key, fingerprint, move |conn, wall| {
         let reason = validate(&decision, |decision| {
             let reason = decision
@@ -582,7 +586,7 @@ pub async fn decide_application(
                 format!("The application was already {}.", application.status.id()),
             ));
         }
-        let context = Context::load(conn, &scope, account.now(wall))?;
+        let context = Context::load(conn, &catalog_cache, &scope, account.now(wall))?;
         let program = context.program(&application.program_id)?.clone();
         let decided = match decision.outcome {
             ApplicationOutcome::Approved => {

@@ -39,7 +39,7 @@ pub async fn list_accounts(
     let filter = AccountFilter {
         verification_status: query.verification_status.map(Into::into),
     };
-    let page = db::run(&state, move |conn| {
+    let page = db::read(&state, move |conn| {
         Ok(accounts::list_for_operator(conn, &access, &filter, &page)?)
     })
     .await?;
@@ -72,7 +72,7 @@ pub async fn get_account(
 ) -> Result<web::Json<Account>, ApiError> {
     let access = access::operator(&caller.0)?;
     let id = AccountId::from_uuid(account_id.into_inner());
-    let account = db::run(&state, move |conn| {
+    let account = db::read(&state, move |conn| {
         Ok(accounts::get_for_operator(conn, &access, id)?)
     })
     .await?

@@ -201,6 +201,7 @@ pub async fn create_order(
     let fingerprint = body.fingerprint(&req);
     let request = body.value;
     let rules = state.rules.clone();
+    let catalog_cache = state.programs.clone();
     let gateway = state.gateway.clone();
     let request_id = request_context::current_request_id().unwrap_or_default();
     idempotency::execute(&state, &caller.0, key, fingerprint, move |conn, wall| {
@@ -209,7 +210,7 @@ pub async fn create_order(
         let scope = &membership.scope;
         // One order at a time per account: the checks, the number and the charge are one unit.
         accounts::lock(conn, scope)?;
-        let mut context = Context::load(conn, scope, membership.now(wall))?;
+        let mut context = Context::load(conn, &catalog_cache, scope, membership.now(wall))?;
         let now = context.now;
         let program = context.program(&request.program_id)?.clone();
         let Some(fee) = program.fee.clone().filter(|_| program.enrollment == Enrollment::Purchase)
@@ -405,7 +406,7 @@ pub async fn list_orders(
     let query = query.into_inner();
     let page = page_request(query.limit, query.cursor.as_deref())?;
     let wall = clock::now();
-    let (page, now) = db::run(&state, move |conn| {
+    let (page, now) = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::BillingRead)?;
         Ok((
             orders::list(conn, &membership.scope, &page)?,
@@ -443,7 +444,7 @@ pub async fn get_order(
     let principal = caller.0;
     let id = OrderId::from_uuid(order_id.into_inner());
     let wall = clock::now();
-    let order = db::run(&state, move |conn| {
+    let order = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::BillingRead)?;
         let order = orders::get(conn, &membership.scope, id)?.ok_or_else(order_not_found)?;
         Ok(Order::new(&order, membership.now(wall)))
@@ -559,7 +560,7 @@ pub async fn get_refund_eligibility(
     let id = OrderId::from_uuid(order_id.into_inner());
     let rules = state.rules.clone();
     let wall = clock::now();
-    let answer = db::run(&state, move |conn| {
+    let answer = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::BillingRead)?;
         let scope = &membership.scope;
         let now = membership.now(wall);

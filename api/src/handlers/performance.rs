@@ -117,7 +117,7 @@ pub async fn list_partner_links(
     let principal = caller.0;
     let query = query.into_inner();
     let page = page_request(query.limit, query.cursor.as_deref())?;
-    let page = db::run(&state, move |conn| {
+    let page = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::MembershipRead)?;
         Ok(performance::links(conn, &membership.scope, &page)?)
     })
@@ -378,7 +378,7 @@ pub async fn get_scores(
 ) -> Result<web::Json<ScoreList>, ApiError> {
     let principal = caller.0;
     let wall = clock::now();
-    let items = db::run(&state, move |conn| {
+    let items = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::MembershipRead)?;
         let now = membership.now(wall);
         let mut items = Vec::new();

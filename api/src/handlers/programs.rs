@@ -102,7 +102,7 @@ pub async fn get_program(
     program_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = program_id.into_inner();
-    let stored = db::run(&state, move |conn| Ok(programs::get(conn, &id)?))
+    let stored = db::read(&state, move |conn| Ok(programs::get(conn, &id)?))
         .await?
         .ok_or_else(program_not_found)?;
     Ok(conditional_read(
@@ -278,7 +278,7 @@ pub async fn get_allow_list(
 ) -> Result<web::Json<AllowList>, ApiError> {
     let operator = access::operator(&caller.0)?;
     let id = program_id.into_inner();
-    let entries = db::run(&state, {
+    let entries = db::read(&state, {
         let id = id.clone();
         move |conn| {
             programs::get(conn, &id)?.ok_or_else(program_not_found)?;
@@ -381,10 +381,16 @@ pub async fn get_program_eligibility(
     let pack = query.into_inner().benefit_pack;
     crate::extract::query::at_most("benefit_pack", pack.as_deref(), 64)?;
     let rules = state.rules.clone();
+    let catalog_cache = state.programs.clone();
     let wall = clock::now();
-    let answer = db::run(&state, move |conn| {
+    let answer = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::MembershipRead)?;
-        let context = Context::load(conn, &membership.scope, membership.now(wall))?;
+        let context = Context::load(
+            conn,
+            &catalog_cache,
+            &membership.scope,
+            membership.now(wall),
+        )?;
         let program = context.program(&id)?.clone();
         let evaluated = context.evaluate(
             conn,
@@ -420,12 +426,18 @@ pub async fn list_eligibility(
 ) -> Result<web::Json<EligibilityList>, ApiError> {
     let principal = caller.0;
     let rules = state.rules.clone();
+    let catalog_cache = state.programs.clone();
     let wall = clock::now();
-    let items = db::run(&state, move |conn| {
+    let items = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::MembershipRead)?;
-        let context = Context::load(conn, &membership.scope, membership.now(wall))?;
+        let context = Context::load(
+            conn,
+            &catalog_cache,
+            &membership.scope,
+            membership.now(wall),
+        )?;
         let mut items = Vec::new();
-        for stored in &context.programs {
+        for stored in context.programs.iter() {
             let evaluated = context.evaluate(
                 conn,
                 &membership.scope,

@@ -155,7 +155,7 @@ pub async fn search(
     let page = page_request_keyed(query.limit, query.cursor.as_deref(), is_result_key)?;
     let window = state.rules.renewal_window_days;
     let wall = clock::now();
-    let hits = db::run(&state, move |conn| {
+    let hits = db::read(&state, move |conn| {
         let (membership, user) = access::account_user(conn, &principal)?;
         let roles = &membership.roles;
         let allowed = |kind: &SearchType| match kind {

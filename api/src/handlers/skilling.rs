@@ -82,7 +82,7 @@ pub async fn get_learning_profile(
     let principal = caller.0;
     let rules = state.rules.clone();
     let wall = clock::now();
-    let body = db::run(&state, move |conn| {
+    let body = db::read(&state, move |conn| {
         let (membership, user_id) = access::account_user(conn, &principal)?;
         let now = membership.now(wall);
         let history = skilling::history(conn, &membership.scope, user_id)?;
@@ -403,7 +403,7 @@ pub async fn list_skilling(
         Some(CreditStatus::Counted) => CreditFilter::Counted,
     };
     let wall = clock::now();
-    let (page, now) = db::run(&state, move |conn| {
+    let (page, now) = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::MembershipRead)?;
         let now = membership.now(wall);
         Ok((

@@ -305,7 +305,7 @@ pub async fn list_support_requests(
     let principal = caller.0;
     let query = query.into_inner();
     let page = page_request(query.limit, query.cursor.as_deref())?;
-    let page = db::run(&state, move |conn| {
+    let page = db::read(&state, move |conn| {
         let (membership, user) = access::account_user(conn, &principal)?;
         let creator = visible_creator(&membership, user);
         Ok(support::list(
@@ -352,7 +352,7 @@ pub async fn get_support_request(
 ) -> Result<web::Json<SupportRequest>, ApiError> {
     let principal = caller.0;
     let id = SupportRequestId::from_uuid(request_id.into_inner());
-    let found = db::run(&state, move |conn| {
+    let found = db::read(&state, move |conn| {
         let (membership, user) = access::account_user(conn, &principal)?;
         let request = visible(conn, &membership, user, id)?;
         with_notes(conn, &membership.scope, &request)

@@ -58,7 +58,7 @@ pub async fn list_roles(
     caller: Authenticated,
 ) -> Result<web::Json<RoleList>, ApiError> {
     let principal = caller.0;
-    db::run(&state, move |conn| {
+    db::read(&state, move |conn| {
         access::authorize(conn, &principal, Permission::UsersRead).map(drop)
     })
     .await?;
@@ -93,7 +93,7 @@ pub async fn list_users(
     let query = query.into_inner();
     let page = page_request(query.limit, query.cursor.as_deref())?;
     let role = query.role.map(DomainRole::from);
-    let page = db::run(&state, move |conn| {
+    let page = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::UsersRead)?;
         Ok(users::list(conn, &membership.scope, role, &page)?)
     })
@@ -259,7 +259,7 @@ pub async fn get_user(
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.0;
     let id = UserId::from_uuid(user_id.into_inner());
-    let user = db::run(&state, move |conn| {
+    let user = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::UsersRead)?;
         target(conn, &membership.scope, id)
     })

@@ -67,7 +67,7 @@ pub async fn get_legal_profile(
     caller: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.0;
-    let account = db::run(&state, move |conn| {
+    let account = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::AccountRead)?;
         Ok(accounts::get(conn, &membership.scope)?)
     })
@@ -196,7 +196,7 @@ pub async fn get_verification(
     caller: Authenticated,
 ) -> Result<web::Json<VerificationDetails>, ApiError> {
     let principal = caller.0;
-    let (account, documents) = db::run(&state, move |conn| {
+    let (account, documents) = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::AccountRead)?;
         let account = accounts::get(conn, &membership.scope)?;
         let documents = evidence::list(conn, &membership.scope)?;
@@ -495,7 +495,7 @@ pub async fn get_evidence_content(
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.0;
     let id = EvidenceId::from_uuid(evidence_id.into_inner());
-    let found = db::run(&state, move |conn| {
+    let found = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::AccountRead)?;
         Ok(evidence::content(conn, &membership.scope, id)?)
     })

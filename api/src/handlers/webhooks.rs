@@ -115,7 +115,7 @@ pub async fn list_webhooks(
     let principal = caller.0;
     let page = page_request(query.limit, query.cursor.as_deref())?;
     let wall = clock::now();
-    let page = db::run(&state, move |conn| {
+    let page = db::read(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::WebhooksManage)?;
         Ok(webhooks::list(conn, &membership.scope, &page)?)
     })
@@ -250,7 +250,7 @@ pub async fn get_webhook(
     let principal = caller.0;
     let id = WebhookId::from_uuid(webhook_id.into_inner());
     let wall = clock::now();
-    let (_, endpoint) = db::run(&state, move |conn| endpoint_of(conn, &principal, id)).await?;
+    let (_, endpoint) = db::read(&state, move |conn| endpoint_of(conn, &principal, id)).await?;
     Ok(conditional_read(
         &req,
         tag(&endpoint),
@@ -510,7 +510,7 @@ pub async fn list_webhook_deliveries(
     let id = WebhookId::from_uuid(webhook_id.into_inner());
     let page = page_request(query.limit, query.cursor.as_deref())?;
     let status = query.status.map(Into::into);
-    let page = db::run(&state, move |conn| {
+    let page = db::read(&state, move |conn| {
         let (membership, _) = endpoint_of(conn, &principal, id)?;
         Ok(webhooks::deliveries(
             conn,

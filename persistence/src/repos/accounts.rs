@@ -8,7 +8,7 @@ use domain::ids::{AccountId, DirectoryId, PartnerId, UserId};
 use domain::role::Role;
 use domain::verification::VerificationStatus;
 
-use crate::connection::DbConnection;
+use crate::connection::{DbConnection, recoverable};
 use crate::error::{DbError, DbResult, is_unique_violation_on};
 use crate::page::{Page, PageRequest};
 use crate::repos::{from_db_time, memberships, programs, search, to_db_time};
@@ -202,8 +202,8 @@ pub fn create(
     let mut inserted = false;
     for _ in 0..PARTNER_ID_ATTEMPTS {
         row.partner_id = draw_partner_id().as_str().to_owned();
-        // A savepoint, so a collision does not abort the enclosing transaction on PostgreSQL.
-        let attempt = conn.transaction(|conn| {
+        // Recoverable, so a collision does not abort the enclosing transaction on PostgreSQL.
+        let attempt = recoverable(conn, |conn| {
             diesel::insert_into(accounts::table)
                 .values(&row)
                 .execute(conn)

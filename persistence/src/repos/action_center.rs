@@ -11,7 +11,7 @@ use domain::role::Role;
 use domain::webhooks::EventType;
 use domain::workspace::Workspace;
 
-use crate::connection::DbConnection;
+use crate::connection::{DbConnection, recoverable};
 use crate::error::{DbError, DbResult};
 use crate::page::{Page, PageRequest};
 use crate::repos::{from_db_time, outbox, to_db_time, users, webhooks};
@@ -368,9 +368,9 @@ pub fn archive(
     user: UserId,
     now: DateTime<Utc>,
 ) -> DbResult<bool> {
-    // A savepoint, so a concurrent archive of the same item (its row already there) is no
+    // Recoverable, so a concurrent archive of the same item (its row already there) is no
     // error and does not abort the enclosing transaction on PostgreSQL.
-    let inserted = conn.transaction(|conn| {
+    let inserted = recoverable(conn, |conn| {
         diesel::insert_into(action_center_archives::table)
             .values((
                 action_center_archives::account_id.eq(scope.key()),
@@ -511,7 +511,7 @@ pub fn save_preferences(
         notification_preferences::updated_at.eq(to_db_time(now)),
     );
     let written = if expected == 0 {
-        let inserted = conn.transaction(|conn| {
+        let inserted = recoverable(conn, |conn| {
             diesel::insert_into(notification_preferences::table)
                 .values((
                     notification_preferences::account_id.eq(scope.key()),

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use domain::ids::{PartnerLinkId, PerformanceRecordId};
 use domain::scoring::LinkKind;
 
-use crate::connection::DbConnection;
+use crate::connection::{DbConnection, recoverable};
 use crate::error::{DbError, DbResult, is_unique_violation_on};
 use crate::page::{Page, PageRequest};
 use crate::repos::{from_db_time, to_db_time};
@@ -63,7 +63,7 @@ pub fn create_link(
         customer_tenant_id: customer_tenant_id.to_owned(),
         created_at: now,
     };
-    let inserted = conn.transaction(|conn| {
+    let inserted = recoverable(conn, |conn| {
         diesel::insert_into(partner_links::table)
             .values((
                 partner_links::account_id.eq(scope.key()),

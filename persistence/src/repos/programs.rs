@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use domain::catalog::{Catalog, Program};
 use domain::ids::AccountId;
 
-use crate::connection::DbConnection;
+use crate::connection::{DbConnection, recoverable};
 use crate::error::{DbError, DbResult, is_unique_violation_on};
 use crate::repos::search;
 use crate::repos::{from_db_time, to_db_time};
@@ -104,7 +104,7 @@ pub fn load(
             .optional()?;
         match stored {
             None => {
-                let inserted = conn.transaction(|conn| {
+                let inserted = recoverable(conn, |conn| {
                     diesel::insert_into(programs::table)
                         .values((
                             programs::id.eq(&program.id),
@@ -143,6 +143,63 @@ pub fn load(
         }
     }
     Ok(changed)
+}
+
+/// The programs as last read from one database, to be shared by the requests that read them.
+///
+/// Every eligibility check reads the whole catalog, and decoding each program's stored JSON
+/// definition was a quarter of such a request's CPU. A program's `version` grows with every
+/// change of its definition (created at 1, raised by each operator edit and catalog refresh;
+/// programs are never deleted), so the list of `(id, version)` pairs, a small read of two
+/// columns, tells whether the cached programs are still the stored ones, whichever replica
+/// changed them. One cache per database: keep it beside the pool.
+#[derive(Default)]
+pub struct ProgramCache(std::sync::Mutex<Option<CachedPrograms>>);
+
+struct CachedPrograms {
+    versions: Vec<(String, i64)>,
+    programs: std::sync::Arc<Vec<StoredProgram>>,
+}
+
+/// Every program, by id, decoded again only when one changed since `cache` last read them.
+pub fn all_shared(
+    conn: &mut DbConnection,
+    cache: &ProgramCache,
+) -> DbResult<std::sync::Arc<Vec<StoredProgram>>> {
+    let versions: Vec<(String, i64)> = programs::table
+        .select((programs::id, programs::version))
+        .order(programs::id.asc())
+        .load(conn)?;
+    let cached = |slot: &Option<CachedPrograms>| {
+        slot.as_ref()
+            .filter(|cached| cached.versions == versions)
+            .map(|cached| cached.programs.clone())
+    };
+    // A poisoned lock only means a reader panicked; the slot is replaced or compared, never
+    // left half-written.
+    let lock = || {
+        cache
+            .0
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    };
+    if let Some(programs) = cached(&lock()) {
+        return Ok(programs);
+    }
+    let programs = std::sync::Arc::new(all(conn)?);
+    // Kept only when it is what the versions read above describe: a change committed between
+    // the two reads makes the next request read again.
+    let read: Vec<(String, i64)> = programs
+        .iter()
+        .map(|stored| (stored.program.id.clone(), stored.version))
+        .collect();
+    if read == versions {
+        *lock() = Some(CachedPrograms {
+            versions,
+            programs: programs.clone(),
+        });
+    }
+    Ok(programs)
 }
 
 /// Every program, by id.
@@ -186,7 +243,7 @@ pub fn save(
 ) -> DbResult<Saved> {
     let definition = encode(program)?;
     let Some(expected) = expected_version else {
-        let inserted = conn.transaction(|conn| {
+        let inserted = recoverable(conn, |conn| {
             diesel::insert_into(programs::table)
                 .values((
                     programs::id.eq(&program.id),

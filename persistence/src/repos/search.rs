@@ -18,7 +18,7 @@ use domain::search::{self, QueryPlan, SearchType, index_text};
 use domain::workspace::Workspace;
 use std::collections::BTreeSet;
 
-use crate::connection::DbConnection;
+use crate::connection::{DbConnection, recoverable};
 use crate::error::{DbError, DbResult, is_unique_violation_on};
 use crate::repos::{orders, programs, support, users};
 use crate::schema::{search_documents, search_reindex, search_terms};
@@ -105,7 +105,7 @@ fn put(conn: &mut DbConnection, account: &str, document: Document) -> DbResult<(
     // racing a change) makes ours a unique violation, and the update then applies. Portable:
     // diesel's upsert is not available through the MultiConnection.
     if !update_document(conn, &row)? {
-        let inserted = conn.transaction(|conn| {
+        let inserted = recoverable(conn, |conn| {
             diesel::insert_into(search_documents::table)
                 .values(&row)
                 .execute(conn)
@@ -132,7 +132,7 @@ fn put(conn: &mut DbConnection, account: &str, document: Document) -> DbResult<(
         .into_iter()
         .collect();
     for term in terms.into_iter().filter(|term| !known.contains(*term)) {
-        let inserted = conn.transaction(|conn| {
+        let inserted = recoverable(conn, |conn| {
             diesel::insert_into(search_terms::table)
                 .values((
                     search_terms::account_id.eq(account),

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use domain::ids::{CompletionId, CreditId, LearningLinkId, UserId};
 use domain::skilling::{CompletionKind, counts_from};
 
-use crate::connection::DbConnection;
+use crate::connection::{DbConnection, recoverable};
 use crate::error::{DbError, DbResult, is_unique_violation_on};
 use crate::page::{Page, PageRequest};
 use crate::repos::{from_db_time, to_db_time};
@@ -345,7 +345,7 @@ pub fn record_completion(
     now: DateTime<Utc>,
 ) -> DbResult<Recorded> {
     let id = CompletionId::generate();
-    let inserted = conn.transaction(|conn| {
+    let inserted = recoverable(conn, |conn| {
         diesel::insert_into(skilling_completions::table)
             .values((
                 skilling_completions::realm.eq(realm),

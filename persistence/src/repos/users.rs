@@ -7,7 +7,7 @@ use domain::ids::{AccountId, DirectoryId, UserId};
 use domain::role::Role;
 use std::collections::HashMap;
 
-use crate::connection::DbConnection;
+use crate::connection::{DbConnection, recoverable};
 use crate::error::{DbResult, is_unique_violation_on};
 use crate::page::{Page, PageRequest};
 use crate::repos::search::{self, Target};
@@ -169,8 +169,8 @@ pub fn create(
     now: DateTime<Utc>,
 ) -> DbResult<Result<User, EmailTaken>> {
     let id = UserId::generate();
-    // A savepoint, so a duplicate does not abort the enclosing transaction on PostgreSQL.
-    let inserted = conn.transaction(|conn| {
+    // Recoverable, so a duplicate does not abort the enclosing transaction on PostgreSQL.
+    let inserted = recoverable(conn, |conn| {
         diesel::insert_into(users::table)
             .values((
                 users::account_id.eq(scope.key()),
