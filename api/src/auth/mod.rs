@@ -8,6 +8,7 @@
 //! accepted from the embedded issuer only.
 
 mod keys;
+mod verified;
 
 pub use keys::{load_embedded_secret, load_jwks};
 
@@ -24,6 +25,7 @@ use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::future::{Ready, ready};
 
+use self::verified::VerifiedTokens;
 use crate::error::{ApiError, ErrorCode};
 use crate::state::AppState;
 
@@ -49,6 +51,7 @@ pub struct TokenService {
     issuer: String,
     audience: String,
     external: Option<ExternalIssuer>,
+    verified: VerifiedTokens,
 }
 
 /// Claims of tokens this service issues.
@@ -91,6 +94,7 @@ impl TokenService {
             issuer,
             audience,
             external,
+            verified: VerifiedTokens::default(),
         }
     }
 
@@ -119,8 +123,23 @@ impl TokenService {
         self.verify_until(token).map(|(principal, _)| principal)
     }
 
-    /// Verifies a token; returns its principal and when it expires.
+    /// Verifies a token; returns its principal and when it expires. A token that verified before
+    /// is answered from [`VerifiedTokens`] while it has not expired.
     pub fn verify_until(&self, token: &str) -> Result<(Principal, DateTime<Utc>), TokenRejected> {
+        let now = jsonwebtoken::get_current_timestamp();
+        if let Some(verified) = self.verified.get(token, now) {
+            return Ok(verified);
+        }
+        let (principal, expires_at) = self.verify_signature_and_claims(token)?;
+        self.verified
+            .insert(token, principal.clone(), expires_at, now);
+        Ok((principal, expires_at))
+    }
+
+    fn verify_signature_and_claims(
+        &self,
+        token: &str,
+    ) -> Result<(Principal, DateTime<Utc>), TokenRejected> {
         let header = jsonwebtoken::decode_header(token)
             .map_err(|_| TokenRejected("the token is not a well-formed JWT".into()))?;
         let (key, algorithm, issuer) = match header.kid.as_deref() {
@@ -330,5 +349,22 @@ mod tests {
             .issue(&principal, Utc::now(), Duration::minutes(5))
             .expect("signs");
         assert!(service().verify(&token).is_err());
+    }
+
+    #[test]
+    fn a_token_verified_before_verifies_again_and_a_refused_one_stays_refused() {
+        let service = service();
+        let principal = Principal::Operator {
+            email: EmailAddress::parse("ops@contoso.com").expect("valid"),
+        };
+        let token = service
+            .issue(&principal, Utc::now(), Duration::minutes(5))
+            .expect("signs");
+        assert_eq!(service.verify(&token), Ok(principal.clone()));
+        assert_eq!(service.verify(&token), Ok(principal));
+        // The same claims under an altered signature: refused both times.
+        let forged = format!("{}x", token);
+        assert!(service.verify(&forged).is_err());
+        assert!(service.verify(&forged).is_err());
     }
 }
