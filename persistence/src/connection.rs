@@ -264,6 +264,11 @@ impl DbPool {
         self.pool.get().map_err(DbError::from)
     }
 
+    /// An idle connection if there is one now; never waits, and never opens one.
+    pub fn try_get(&self) -> Option<PooledDb> {
+        self.pool.try_get()
+    }
+
     /// Runs `work` with a pooled connection, its write transactions queued behind this
     /// process's other writers of the same database (SQLite; see [`write_gate`]).
     pub fn with_connection<T, E>(

@@ -147,7 +147,7 @@ pub async fn get_account(
     caller: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.0;
-    let account = db::read(&state, move |conn| {
+    let account = db::lookup(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::AccountRead)?;
         Ok(accounts::get(conn, &membership.scope)?)
     })

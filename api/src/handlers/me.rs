@@ -51,7 +51,7 @@ pub async fn get_me(
     if matches!(principal, Principal::Operator { .. }) {
         return Ok(web::Json(me));
     }
-    let membership = db::read(&state, move |conn| {
+    let membership = db::lookup(&state, move |conn| {
         let membership = match &principal {
             Principal::User { email, directory } => {
                 match tenant::resolve_user(conn, *directory, email)? {
@@ -188,7 +188,7 @@ pub async fn get_my_roles(
 ) -> Result<web::Json<MyRoles>, ApiError> {
     let principal = caller.0;
     let (membership, _) =
-        db::read(&state, move |conn| access::account_user(conn, &principal)).await?;
+        db::lookup(&state, move |conn| access::account_user(conn, &principal)).await?;
     let roles = &membership.roles;
     let mut grants: Vec<DomainRole> = roles.iter().flat_map(|role| grantable_by(*role)).collect();
     grants.sort();

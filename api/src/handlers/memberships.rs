@@ -216,7 +216,7 @@ pub async fn get_membership(
     let window = state.rules.renewal_window_days;
     let wall = clock::now();
     let found =
-        db::read(&state, move |conn| {
+        db::lookup(&state, move |conn| {
             let membership = access::authorize(conn, &principal, Permission::MembershipRead)?;
             let now = membership.now(wall);
             Ok(memberships::get(conn, &membership.scope, id)?
@@ -465,7 +465,7 @@ pub async fn get_application(
 ) -> Result<web::Json<Application>, ApiError> {
     let principal = caller.0;
     let id = ApplicationId::from_uuid(application_id.into_inner());
-    let found = db::read(&state, move |conn| {
+    let found = db::lookup(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::MembershipRead)?;
         Ok(applications::get(conn, &membership.scope, id)?)
     })

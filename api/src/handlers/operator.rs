@@ -72,7 +72,7 @@ pub async fn get_account(
 ) -> Result<web::Json<Account>, ApiError> {
     let access = access::operator(&caller.0)?;
     let id = AccountId::from_uuid(account_id.into_inner());
-    let account = db::read(&state, move |conn| {
+    let account = db::lookup(&state, move |conn| {
         Ok(accounts::get_for_operator(conn, &access, id)?)
     })
     .await?

@@ -444,7 +444,7 @@ pub async fn get_order(
     let principal = caller.0;
     let id = OrderId::from_uuid(order_id.into_inner());
     let wall = clock::now();
-    let order = db::read(&state, move |conn| {
+    let order = db::lookup(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::BillingRead)?;
         let order = orders::get(conn, &membership.scope, id)?.ok_or_else(order_not_found)?;
         Ok(Order::new(&order, membership.now(wall)))

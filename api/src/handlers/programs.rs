@@ -102,7 +102,7 @@ pub async fn get_program(
     program_id: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let id = program_id.into_inner();
-    let stored = db::read(&state, move |conn| Ok(programs::get(conn, &id)?))
+    let stored = db::lookup(&state, move |conn| Ok(programs::get(conn, &id)?))
         .await?
         .ok_or_else(program_not_found)?;
     Ok(conditional_read(

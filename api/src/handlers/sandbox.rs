@@ -70,7 +70,7 @@ pub async fn get_clock(
     caller: Authenticated,
 ) -> Result<web::Json<SandboxClock>, ApiError> {
     let principal = caller.0;
-    let clock = db::read(&state, move |conn| {
+    let clock = db::lookup(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::AccountRead)?;
         let now = membership.clock.ok_or_else(not_a_sandbox)?;
         let account = accounts::get(conn, &membership.scope)?;

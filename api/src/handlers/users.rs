@@ -259,7 +259,7 @@ pub async fn get_user(
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.0;
     let id = UserId::from_uuid(user_id.into_inner());
-    let user = db::read(&state, move |conn| {
+    let user = db::lookup(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::UsersRead)?;
         target(conn, &membership.scope, id)
     })

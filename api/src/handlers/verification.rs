@@ -67,7 +67,7 @@ pub async fn get_legal_profile(
     caller: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.0;
-    let account = db::read(&state, move |conn| {
+    let account = db::lookup(&state, move |conn| {
         let membership = access::authorize(conn, &principal, Permission::AccountRead)?;
         Ok(accounts::get(conn, &membership.scope)?)
     })

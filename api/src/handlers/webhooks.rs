@@ -250,7 +250,7 @@ pub async fn get_webhook(
     let principal = caller.0;
     let id = WebhookId::from_uuid(webhook_id.into_inner());
     let wall = clock::now();
-    let (_, endpoint) = db::read(&state, move |conn| endpoint_of(conn, &principal, id)).await?;
+    let (_, endpoint) = db::lookup(&state, move |conn| endpoint_of(conn, &principal, id)).await?;
     Ok(conditional_read(
         &req,
         tag(&endpoint),
