@@ -11,7 +11,7 @@ use domain::ids::{AccountId, AppId, DirectoryId, UserId};
 use domain::principal::Principal;
 use domain::role::Role;
 
-use crate::connection::DbConnection;
+use crate::connection::{DbConnection, load_native};
 use crate::error::{DbError, DbResult};
 use crate::repos::from_db_time;
 use crate::schema::{accounts, app_roles, apps, user_roles, users};
@@ -132,7 +132,7 @@ pub fn resolve_user(
     // One statement, as every authenticated request runs it: the directory's account, the
     // person in it (if any) and their roles, one row per role (one row without a role or a
     // person).
-    let rows: Vec<StandingRow> = accounts::table
+    let query = accounts::table
         .left_join(
             users::table.on(users::account_id
                 .eq(accounts::id)
@@ -151,8 +151,8 @@ pub fn resolve_user(
             users::id.nullable(),
             users::email.nullable(),
             user_roles::role.nullable(),
-        ))
-        .load(conn)?;
+        ));
+    let rows: Vec<StandingRow> = load_native(conn, query)?;
     let Some((account_key, owner_user_id, clock, user, user_email, _)) = rows.first() else {
         return Ok(Standing::NoAccount);
     };

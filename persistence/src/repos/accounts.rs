@@ -8,7 +8,7 @@ use domain::ids::{AccountId, DirectoryId, PartnerId, UserId};
 use domain::role::Role;
 use domain::verification::VerificationStatus;
 
-use crate::connection::{DbConnection, recoverable};
+use crate::connection::{DbConnection, first_native, recoverable, row_columns};
 use crate::error::{DbError, DbResult, is_unique_violation_on};
 use crate::page::{Page, PageRequest};
 use crate::repos::{from_db_time, memberships, programs, search, to_db_time};
@@ -282,11 +282,10 @@ pub fn lock(conn: &mut DbConnection, scope: &AccountScope) -> DbResult<()> {
 
 /// The caller's own account.
 pub fn get(conn: &mut DbConnection, scope: &AccountScope) -> DbResult<Account> {
-    accounts::table
+    let query = accounts::table
         .find(scope.key())
-        .select(AccountRow::as_select())
-        .first(conn)?
-        .try_into()
+        .select(row_columns::<AccountRow>());
+    first_native::<_, AccountRow>(conn, query)?.try_into()
 }
 
 /// Filters of the operator's account list.

@@ -7,7 +7,7 @@ use domain::catalog::Program;
 use domain::ids::MembershipId;
 use domain::membership::{self, Source, Standing, Status, Term};
 
-use crate::connection::DbConnection;
+use crate::connection::{DbConnection, load_native, row_columns};
 use crate::error::{DbError, DbResult};
 use crate::repos::{from_db_time, to_db_time};
 use crate::schema::memberships;
@@ -130,11 +130,11 @@ pub fn activate_for_term(
 /// Every membership of the account, oldest first. An account holds a handful at most (one per
 /// program and term), so callers filter by computed status in memory.
 pub fn all(conn: &mut DbConnection, scope: &AccountScope) -> DbResult<Vec<MembershipRecord>> {
-    memberships::table
+    let query = memberships::table
         .filter(memberships::account_id.eq(scope.key()))
-        .select(MembershipRow::as_select())
-        .order(memberships::id.asc())
-        .load::<MembershipRow>(conn)?
+        .select(row_columns::<MembershipRow>())
+        .order(memberships::id.asc());
+    load_native::<_, MembershipRow>(conn, query)?
         .into_iter()
         .map(MembershipRecord::try_from)
         .collect()

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use domain::ids::OfferId;
 use domain::marketplace::OfferStatus;
 
-use crate::connection::DbConnection;
+use crate::connection::{DbConnection, first_native};
 use crate::error::{DbError, DbResult};
 use crate::page::{Page, PageRequest};
 use crate::repos::{from_db_time, to_db_time};
@@ -142,11 +142,11 @@ pub fn publish(
 
 /// Whether the account has a published transactable offer.
 pub fn has_published_transactable(conn: &mut DbConnection, scope: &AccountScope) -> DbResult<bool> {
-    let count: i64 = marketplace_offers::table
+    let query = marketplace_offers::table
         .filter(marketplace_offers::account_id.eq(scope.key()))
         .filter(marketplace_offers::status.eq(OfferStatus::Published.id()))
         .filter(marketplace_offers::transactable.eq(1))
-        .count()
-        .get_result(conn)?;
+        .count();
+    let count: i64 = first_native(conn, query)?;
     Ok(count > 0)
 }

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use domain::ids::{PartnerLinkId, PerformanceRecordId};
 use domain::scoring::LinkKind;
 
-use crate::connection::{DbConnection, recoverable};
+use crate::connection::{DbConnection, load_native, recoverable};
 use crate::error::{DbError, DbResult, is_unique_violation_on};
 use crate::page::{Page, PageRequest};
 use crate::repos::{from_db_time, to_db_time};
@@ -274,11 +274,16 @@ pub fn linked_records(
     scope: &AccountScope,
     area: &str,
 ) -> DbResult<Vec<PerformanceRecord>> {
-    let linked = linked_customers(conn, scope)?;
-    performance_records::table
+    // The linked customers as a subquery, not a list of binds: a statement with a list of
+    // binds is prepared anew on every execution on SQLite (its length varies), and this one runs
+    // on every eligibility check.
+    let linked = partner_links::table
+        .filter(partner_links::account_id.eq(scope.key()))
+        .select(partner_links::customer_tenant_id);
+    let query = performance_records::table
         .filter(performance_records::account_id.eq(scope.key()))
         .filter(performance_records::area.eq(area))
-        .filter(performance_records::customer_tenant_id.eq_any(&linked))
+        .filter(performance_records::customer_tenant_id.eq_any(linked))
         .select((
             performance_records::id,
             performance_records::area,
@@ -290,8 +295,8 @@ pub fn linked_records(
             performance_records::workload,
             performance_records::occurred_at,
             performance_records::received_at,
-        ))
-        .load::<RecordRow>(conn)?
+        ));
+    load_native::<_, RecordRow>(conn, query)?
         .into_iter()
         .map(record_from)
         .collect()

@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use domain::catalog::{Catalog, Program};
 use domain::ids::AccountId;
 
-use crate::connection::{DbConnection, recoverable};
+use crate::connection::{DbConnection, load_native, recoverable};
 use crate::error::{DbError, DbResult, is_unique_violation_on};
 use crate::repos::search;
 use crate::repos::{from_db_time, to_db_time};
@@ -166,10 +166,12 @@ pub fn all_shared(
     conn: &mut DbConnection,
     cache: &ProgramCache,
 ) -> DbResult<std::sync::Arc<Vec<StoredProgram>>> {
-    let versions: Vec<(String, i64)> = programs::table
-        .select((programs::id, programs::version))
-        .order(programs::id.asc())
-        .load(conn)?;
+    let versions: Vec<(String, i64)> = load_native(
+        conn,
+        programs::table
+            .select((programs::id, programs::version))
+            .order(programs::id.asc()),
+    )?;
     let cached = |slot: &Option<CachedPrograms>| {
         slot.as_ref()
             .filter(|cached| cached.versions == versions)
@@ -350,8 +352,10 @@ pub fn set_allow_list(
 
 /// The preview programs the account is allowed into.
 pub fn allowed_programs(conn: &mut DbConnection, scope: &AccountScope) -> DbResult<Vec<String>> {
-    Ok(program_allow_list::table
-        .filter(program_allow_list::account_id.eq(scope.key()))
-        .select(program_allow_list::program_id)
-        .load(conn)?)
+    Ok(load_native(
+        conn,
+        program_allow_list::table
+            .filter(program_allow_list::account_id.eq(scope.key()))
+            .select(program_allow_list::program_id),
+    )?)
 }

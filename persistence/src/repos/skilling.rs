@@ -9,7 +9,7 @@ use diesel::prelude::*;
 use domain::ids::{CompletionId, CreditId, LearningLinkId, UserId};
 use domain::skilling::{CompletionKind, counts_from};
 
-use crate::connection::{DbConnection, recoverable};
+use crate::connection::{DbConnection, load_native, recoverable};
 use crate::error::{DbError, DbResult, is_unique_violation_on};
 use crate::page::{Page, PageRequest};
 use crate::repos::{from_db_time, to_db_time};
@@ -507,14 +507,32 @@ pub fn credits_for(
     scope: &AccountScope,
     credentials: &[String],
 ) -> DbResult<Vec<Credit>> {
-    skilling_credits::table
-        .filter(skilling_credits::account_id.eq(scope.key()))
-        .filter(skilling_credits::credential.eq_any(credentials))
-        .select(CREDIT_COLUMNS)
-        .load::<CreditRow>(conn)?
-        .into_iter()
-        .map(credit_from)
-        .collect()
+    let rows = match conn {
+        // One cached statement per credential (a program names a few): a list of binds
+        // (`IN (?, ?, ?)`) is prepared anew on every execution on SQLite, as its length varies,
+        // and this runs on every eligibility check.
+        DbConnection::Sqlite(_) => {
+            let mut distinct: Vec<&String> = credentials.iter().collect();
+            distinct.sort();
+            distinct.dedup();
+            let mut rows = Vec::new();
+            for credential in distinct {
+                let query = skilling_credits::table
+                    .filter(skilling_credits::account_id.eq(scope.key()))
+                    .filter(skilling_credits::credential.eq(credential))
+                    .select(CREDIT_COLUMNS);
+                rows.extend(load_native::<_, CreditRow>(conn, query)?);
+            }
+            rows
+        }
+        // PostgreSQL binds the list as one array (`= ANY($1)`): one cached statement.
+        DbConnection::Pg(_) => skilling_credits::table
+            .filter(skilling_credits::account_id.eq(scope.key()))
+            .filter(skilling_credits::credential.eq_any(credentials))
+            .select(CREDIT_COLUMNS)
+            .load::<CreditRow>(conn)?,
+    };
+    rows.into_iter().map(credit_from).collect()
 }
 
 /// How the account's credits stand at a moment.
