@@ -241,10 +241,10 @@ struct TokenArgs {
 /// Runs the command line; a failure prints one line and exits non-zero.
 pub fn main() -> ExitCode {
     let cli = Cli::parse();
-    env_logger::Builder::from_env(env_logger::Env::default().default_filter_or("info"))
-        .format_timestamp_millis()
-        .init();
-    match run(cli) {
+    crate::logging::init();
+    let outcome = run(cli);
+    crate::logging::flush();
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(message) => {
             eprintln!("partner-center: {}", one_line(&message));

@@ -17,6 +17,7 @@ pub mod events;
 pub mod extract;
 pub mod handlers;
 pub mod invoice_pdf;
+pub mod logging;
 pub mod mailer;
 pub mod openapi;
 pub mod payments;

@@ -198,9 +198,11 @@ async fn run_checkpoints(state: AppState) {
 }
 
 /// One line per request: request id, client, method and path (never the query string or
-/// headers, which may carry credentials), status, size, duration.
+/// headers, which may carry credentials), status, size, duration. Written in batches (see
+/// [`crate::logging`]).
 fn access_log() -> Logger {
     Logger::new(r#"%{x-request-id}o %a "%{method}xi %U" %s %b %Dms"#)
+        .log_target(crate::logging::ACCESS_LOG_TARGET)
         .custom_request_replace("method", |req| req.method().to_string())
 }
 
