@@ -272,11 +272,14 @@ pub fn create(
 /// Serializes changes that check an account-wide rule (such as "one global admin remains")
 /// against each other: on PostgreSQL the no-op update holds the account row's lock until the
 /// transaction ends, so a concurrent one waits and then sees the committed state. On SQLite the
-/// write transaction already holds the database's write lock.
+/// write transaction already holds the database's write lock (`BEGIN IMMEDIATE`), and the
+/// update would only write the account's page to the WAL again, so nothing is run.
 pub fn lock(conn: &mut DbConnection, scope: &AccountScope) -> DbResult<()> {
-    diesel::update(accounts::table.find(scope.key()))
-        .set(accounts::version.eq(accounts::version))
-        .execute(conn)?;
+    if let DbConnection::Pg(_) = conn {
+        diesel::update(accounts::table.find(scope.key()))
+            .set(accounts::version.eq(accounts::version))
+            .execute(conn)?;
+    }
     Ok(())
 }
 
