@@ -364,8 +364,8 @@ pub fn recoverable<T>(
 }
 
 /// Runs a query on the backend's own connection instead of through the [`DbConnection`]
-/// multi-connection, for the statements every request runs (the caller's standing, the
-/// account). Through the multi-connection, diesel renders a statement's SQL text twice on every
+/// multi-connection, for the statements that run on most requests (the caller's standing, the
+/// account) and on every eligibility check. Through the multi-connection, diesel renders a statement's SQL text twice on every
 /// execution (to ask whether it may be cached and to collect its binds), even when the prepared
 /// statement is found by the query's type; that was about a fifth of the CPU of
 /// `GET /v1/account`. On the backend's own connection a cached statement is found by its type
