@@ -508,9 +508,10 @@ pub fn credits_for(
     credentials: &[String],
 ) -> DbResult<Vec<Credit>> {
     let rows = match conn {
-        // One cached statement per credential (a program names a few): a list of binds
-        // (`IN (?, ?, ?)`) is prepared anew on every execution on SQLite, as its length varies,
-        // and this runs on every eligibility check.
+        // One cached statement per credential (a program names a few), each a range of the
+        // `skilling_credits_credential` index: a list of binds (`IN (?, ?, ?)`) is prepared anew
+        // on every execution on SQLite, as its length varies, and this runs on every
+        // eligibility check.
         DbConnection::Sqlite(_) => {
             let mut distinct: Vec<&String> = credentials.iter().collect();
             distinct.sort();

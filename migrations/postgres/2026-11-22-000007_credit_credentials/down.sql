@@ -1,0 +1,1 @@
+DROP INDEX skilling_credits_credential;
