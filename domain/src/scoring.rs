@@ -108,6 +108,48 @@ fn count(n: usize) -> u64 {
 
 /// The score at `now`.
 pub fn score(rule: &Scoring, evidence: &Evidence, now: DateTime<Utc>) -> Score {
+    score_prepared(rule, &Prepared::new(rule, evidence), now)
+}
+
+/// The evidence with its credentials reduced to what the skilling metric counts: for each
+/// holder of one of the rule's credentials, the first moment one of them counts. A holder counts
+/// at `now` exactly when that moment is not after `now`, so the metric is a binary search, not
+/// a pass over every credential (an account can hold a million credits, and
+/// [`qualifies_from`] evaluates the score at every moment a pending one lands).
+struct Prepared<'a> {
+    evidence: &'a Evidence,
+    /// Ascending.
+    holders_counting_from: Vec<DateTime<Utc>>,
+}
+
+impl<'a> Prepared<'a> {
+    fn new(rule: &Scoring, evidence: &'a Evidence) -> Self {
+        let mut first: BTreeMap<&str, DateTime<Utc>> = BTreeMap::new();
+        for credential in evidence
+            .credentials
+            .iter()
+            .filter(|c| rule.skilling.credentials.contains(&c.credential))
+        {
+            first
+                .entry(credential.holder.as_str())
+                .and_modify(|at| *at = (*at).min(credential.counts_from))
+                .or_insert(credential.counts_from);
+        }
+        let mut holders_counting_from: Vec<DateTime<Utc>> = first.into_values().collect();
+        holders_counting_from.sort_unstable();
+        Self {
+            evidence,
+            holders_counting_from,
+        }
+    }
+
+    fn holders_at(&self, now: DateTime<Utc>) -> usize {
+        self.holders_counting_from.partition_point(|at| *at <= now)
+    }
+}
+
+fn score_prepared(rule: &Scoring, prepared: &Prepared<'_>, now: DateTime<Utc>) -> Score {
+    let evidence = prepared.evidence;
     let window = Duration::days(i64::from(rule.window_days));
     let in_window = |at: DateTime<Utc>| at <= now && at + window > now;
 
@@ -124,15 +166,9 @@ pub fn score(rule: &Scoring, evidence: &Evidence, now: DateTime<Utc>) -> Score {
         rule.performance.max,
     );
 
-    let holders: BTreeSet<&str> = evidence
-        .credentials
-        .iter()
-        .filter(|c| c.counts_from <= now)
-        .filter(|c| rule.skilling.credentials.contains(&c.credential))
-        .map(|c| c.holder.as_str())
-        .collect();
+    let holders = prepared.holders_at(now);
     let skilling = Metric::capped(
-        count(holders.len()).saturating_mul(u64::from(rule.skilling.points_per_holder)),
+        count(holders).saturating_mul(u64::from(rule.skilling.points_per_holder)),
         rule.skilling.max,
     );
 
@@ -173,7 +209,7 @@ pub fn score(rule: &Scoring, evidence: &Evidence, now: DateTime<Utc>) -> Score {
         total,
         qualified: is_qualified(rule, performance, skilling, customer_success),
         customer_adds: u32::try_from(customer_adds.len()).unwrap_or(u32::MAX),
-        certified_people: u32::try_from(holders.len()).unwrap_or(u32::MAX),
+        certified_people: u32::try_from(holders).unwrap_or(u32::MAX),
         as_of: now,
     }
 }
@@ -200,13 +236,16 @@ pub fn qualifies_from(
     evidence: &Evidence,
     now: DateTime<Utc>,
 ) -> Option<DateTime<Utc>> {
-    if score(rule, evidence, now).qualified {
+    let prepared = Prepared::new(rule, evidence);
+    if score_prepared(rule, &prepared, now).qualified {
         return None;
     }
-    let later: BTreeSet<DateTime<Utc>> = evidence
-        .credentials
+    // The score rises only when a holder starts counting or a record's moment arrives (a
+    // record leaving the window only lowers it), so those are the moments to try.
+    let later: BTreeSet<DateTime<Utc>> = prepared
+        .holders_counting_from
         .iter()
-        .map(|c| c.counts_from)
+        .copied()
         .chain(evidence.revenue.iter().map(|r| r.occurred_at))
         .chain(evidence.usage_growth.iter().map(|g| g.occurred_at))
         .chain(evidence.deployments.iter().map(|d| d.occurred_at))
@@ -214,7 +253,7 @@ pub fn qualifies_from(
         .collect();
     later
         .into_iter()
-        .find(|t| score(rule, evidence, *t).qualified)
+        .find(|t| score_prepared(rule, &prepared, *t).qualified)
 }
 
 #[cfg(test)]
@@ -319,5 +358,32 @@ pub(crate) mod tests {
         assert!(!score(&rule(), &e, day(9)).qualified);
         assert_eq!(qualifies_from(&rule(), &e, day(9)), Some(day(10)));
         assert_eq!(qualifies_from(&rule(), &e, day(10)), None);
+    }
+
+    #[test]
+    fn a_holder_counts_once_from_their_first_credential_of_the_rule() {
+        // Ten holders of a credential landing on day 10; one of them also holds it from day 5,
+        // and everyone holds another credential, one the rule does not name, from day 1.
+        let mut e = evidence(3, 10, 5);
+        for credential in &mut e.credentials {
+            credential.counts_from = day(10);
+        }
+        e.credentials.push(HeldCredential {
+            holder: "learn0".into(),
+            credential: "azure_data_scientist_associate".into(),
+            counts_from: day(5),
+        });
+        for i in 0..10 {
+            e.credentials.push(HeldCredential {
+                holder: format!("learn{i}"),
+                credential: "some_other_credential".into(),
+                counts_from: day(1),
+            });
+        }
+        let at = |d| score(&rule(), &e, day(d));
+        assert_eq!((at(4).certified_people, at(4).skilling.points), (0, 0));
+        assert_eq!((at(5).certified_people, at(5).skilling.points), (1, 4));
+        assert_eq!((at(10).certified_people, at(10).skilling.points), (10, 40));
+        assert_eq!(qualifies_from(&rule(), &e, day(6)), Some(day(10)));
     }
 }
