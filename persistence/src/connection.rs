@@ -365,12 +365,12 @@ pub fn recoverable<T>(
 
 /// Runs a query on the backend's own connection instead of through the [`DbConnection`]
 /// multi-connection, for the statements that run on most requests (the caller's standing, the
-/// account) and on every eligibility check. Through the multi-connection, diesel renders a statement's SQL text twice on every
-/// execution (to ask whether it may be cached and to collect its binds), even when the prepared
-/// statement is found by the query's type; that was about a fifth of the CPU of
-/// `GET /v1/account`. On the backend's own connection a cached statement is found by its type
-/// and only its binds are walked. The query must be one both backends run as written, which the
-/// bounds check.
+/// account) and on every eligibility check. Through the multi-connection, diesel renders a
+/// statement's SQL text twice on every execution (to ask whether it may be cached and to
+/// collect its binds), even when the prepared statement is found by the query's type; that was
+/// about a fifth of the CPU of `GET /v1/account`. On the backend's own connection a cached
+/// statement is found by its type and only its binds are walked. The query must be one both
+/// backends run as written, which the bounds check.
 pub fn load_native<'q, Q, U>(conn: &mut DbConnection, query: Q) -> QueryResult<Vec<U>>
 where
     Q: RunQueryDsl<SqliteConnection>

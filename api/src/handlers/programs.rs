@@ -3,10 +3,14 @@
 use actix_web::http::StatusCode;
 use actix_web::http::header::ETAG;
 use actix_web::{HttpRequest, HttpResponse, get, put, web};
+use chrono::{DateTime, Utc};
 use domain::access::Permission;
 use domain::ids::AccountId;
+use domain::principal::Principal;
+use persistence::DbConnection;
 use persistence::connection::write_transaction;
-use persistence::repos::programs::{self, Saved, StoredProgram};
+use persistence::repos::programs::{self, ProgramCache, Saved, StoredProgram};
+use persistence::tenant::Membership;
 
 use crate::access;
 use crate::auth::Authenticated;
@@ -350,6 +354,19 @@ pub async fn put_allow_list(
     Ok(web::Json(allow_list_body(&id, entries)))
 }
 
+/// The caller's membership (with the right to read eligibility) and the account's facts at the
+/// account's now, which both eligibility answers are evaluated on.
+fn eligibility_context(
+    conn: &mut DbConnection,
+    principal: &Principal,
+    catalog_cache: &ProgramCache,
+    wall: DateTime<Utc>,
+) -> Result<(Membership, Context), ApiError> {
+    let membership = access::authorize(conn, principal, Permission::MembershipRead)?;
+    let context = Context::load(conn, catalog_cache, &membership.scope, membership.now(wall))?;
+    Ok((membership, context))
+}
+
 /// Check eligibility for a program.
 ///
 /// Whether the account may join the program now, with every check: `code`, `satisfied`,
@@ -384,13 +401,7 @@ pub async fn get_program_eligibility(
     let catalog_cache = state.programs.clone();
     let wall = clock::now();
     let answer = db::read(&state, move |conn| {
-        let membership = access::authorize(conn, &principal, Permission::MembershipRead)?;
-        let context = Context::load(
-            conn,
-            &catalog_cache,
-            &membership.scope,
-            membership.now(wall),
-        )?;
+        let (membership, context) = eligibility_context(conn, &principal, &catalog_cache, wall)?;
         let program = context.program(&id)?.clone();
         let evaluated = context.evaluate(
             conn,
@@ -429,13 +440,7 @@ pub async fn list_eligibility(
     let catalog_cache = state.programs.clone();
     let wall = clock::now();
     let items = db::read(&state, move |conn| {
-        let membership = access::authorize(conn, &principal, Permission::MembershipRead)?;
-        let context = Context::load(
-            conn,
-            &catalog_cache,
-            &membership.scope,
-            membership.now(wall),
-        )?;
+        let (membership, context) = eligibility_context(conn, &principal, &catalog_cache, wall)?;
         let mut items = Vec::new();
         for stored in context.programs.iter() {
             let evaluated = context.evaluate(
