@@ -19,6 +19,9 @@ use domain::membership::Source;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = accounts)]
+// NULL for None, never DEFAULT (no nullable column has another default): a fixed column list
+// lets SQLite keep the prepared insert, where DEFAULT for None makes diesel prepare it anew.
+#[diesel(treat_none_as_default_value = false)]
 struct AccountRow {
     id: String,
     directory_id: String,

@@ -15,6 +15,9 @@ use crate::tenant::{AccountScope, parse_id};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = memberships)]
+// NULL for None, never DEFAULT (no nullable column has another default): a fixed column list
+// lets SQLite keep the prepared insert, where DEFAULT for None makes diesel prepare it anew.
+#[diesel(treat_none_as_default_value = false)]
 struct MembershipRow {
     account_id: String,
     id: String,

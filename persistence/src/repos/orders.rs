@@ -21,6 +21,9 @@ use crate::tenant::{AccountScope, OperatorAccess, parse_id};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = orders)]
+// NULL for None, never DEFAULT (no nullable column has another default): a fixed column list
+// lets SQLite keep the prepared insert, where DEFAULT for None makes diesel prepare it anew.
+#[diesel(treat_none_as_default_value = false)]
 struct OrderRow {
     account_id: String,
     id: String,
@@ -424,6 +427,9 @@ pub struct Buyer {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = invoices)]
+// NULL for None, never DEFAULT (no nullable column has another default): a fixed column list
+// lets SQLite keep the prepared insert, where DEFAULT for None makes diesel prepare it anew.
+#[diesel(treat_none_as_default_value = false)]
 struct InvoiceRow {
     account_id: String,
     id: String,

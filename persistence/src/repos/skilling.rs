@@ -576,6 +576,9 @@ pub fn credit_summary(
 
 #[derive(Insertable)]
 #[diesel(table_name = skilling_completions)]
+// NULL for None, never DEFAULT (no nullable column has another default): a fixed column list
+// lets SQLite keep the prepared insert, where DEFAULT for None makes diesel prepare it anew.
+#[diesel(treat_none_as_default_value = false)]
 struct CompletionInsert<'a> {
     realm: &'a str,
     learn_id: &'a str,
@@ -589,6 +592,9 @@ struct CompletionInsert<'a> {
 
 #[derive(Insertable)]
 #[diesel(table_name = skilling_credits)]
+// NULL for None, never DEFAULT (no nullable column has another default): a fixed column list
+// lets SQLite keep the prepared insert, where DEFAULT for None makes diesel prepare it anew.
+#[diesel(treat_none_as_default_value = false)]
 struct CreditInsert<'a> {
     account_id: &'a str,
     id: String,
