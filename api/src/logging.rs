@@ -123,13 +123,11 @@ impl BatchedLogger {
             .build();
         Self { inner, sink }
     }
-}
 
-impl BatchedLogger {
     /// Appends an access line in env_logger's default format (`[<UTC time, ms> <LEVEL> <target>]
-    /// <message>`), written here rather than by env_logger: its formatting, and the pass that
-    /// strips colour codes from every line bound for a pipe, were about a twentieth of the CPU
-    /// of a read request, and an access line has no colour to strip.
+    /// <message>`), written here rather than by env_logger: its formatting, and its pass that
+    /// strips colour codes from every line bound for a pipe (an access line has none), cost more
+    /// than the line itself, on every request.
     fn buffer_access_line(&self, record: &Record<'_>) {
         let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
         let full = {

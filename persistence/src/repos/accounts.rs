@@ -19,8 +19,7 @@ use domain::membership::Source;
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = accounts)]
-// NULL for None, never DEFAULT (no nullable column has another default): a fixed column list
-// lets SQLite keep the prepared insert, where DEFAULT for None makes diesel prepare it anew.
+// None binds NULL: the insert's statement stays cached (see the module's documentation).
 #[diesel(treat_none_as_default_value = false)]
 struct AccountRow {
     id: String,

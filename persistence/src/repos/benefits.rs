@@ -16,8 +16,7 @@ use crate::tenant::{AccountScope, parse_id};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = benefits)]
-// NULL for None, never DEFAULT (no nullable column has another default): a fixed column list
-// lets SQLite keep the prepared insert, where DEFAULT for None makes diesel prepare it anew.
+// None binds NULL: the insert's statement stays cached (see the module's documentation).
 #[diesel(treat_none_as_default_value = false)]
 struct BenefitRow {
     account_id: String,

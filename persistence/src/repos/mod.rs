@@ -1,5 +1,10 @@
 //! One repository per aggregate. Functions that write expect to run inside
 //! [`crate::connection::write_transaction`], so a caller can compose them atomically.
+//!
+//! Every `Insertable` row struct carries `#[diesel(treat_none_as_default_value = false)]`: by
+//! default diesel writes `DEFAULT` for a `None` field, so the statement's text depends on which
+//! fields are set and diesel never caches it, and SQLite compiled such an insert on every write.
+//! No nullable column has a default other than NULL, so binding NULL stores the same row.
 
 pub mod accounts;
 pub mod action_center;

@@ -21,8 +21,7 @@ use crate::tenant::{AccountScope, OperatorAccess, parse_id};
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = orders)]
-// NULL for None, never DEFAULT (no nullable column has another default): a fixed column list
-// lets SQLite keep the prepared insert, where DEFAULT for None makes diesel prepare it anew.
+// None binds NULL: the insert's statement stays cached (see the module's documentation).
 #[diesel(treat_none_as_default_value = false)]
 struct OrderRow {
     account_id: String,
@@ -427,8 +426,7 @@ pub struct Buyer {
 
 #[derive(Debug, Clone, Queryable, Selectable, Insertable)]
 #[diesel(table_name = invoices)]
-// NULL for None, never DEFAULT (no nullable column has another default): a fixed column list
-// lets SQLite keep the prepared insert, where DEFAULT for None makes diesel prepare it anew.
+// None binds NULL: the insert's statement stays cached (see the module's documentation).
 #[diesel(treat_none_as_default_value = false)]
 struct InvoiceRow {
     account_id: String,

@@ -54,8 +54,7 @@ const SUMMARY_CHARS: usize = 240;
 
 #[derive(Debug, Clone, PartialEq, Eq, Insertable)]
 #[diesel(table_name = search_documents)]
-// NULL for None, never DEFAULT (no nullable column has another default): a fixed column list
-// lets SQLite keep the prepared insert, where DEFAULT for None makes diesel prepare it anew.
+// None binds NULL: the insert's statement stays cached (see the module's documentation).
 #[diesel(treat_none_as_default_value = false)]
 struct DocumentRow {
     account_id: String,
@@ -106,10 +105,9 @@ fn put(conn: &mut DbConnection, account: &str, document: Document) -> DbResult<(
     };
     // Insert when absent, update when present; a concurrent insert of the same document (a
     // backfill racing a change) makes ours a unique violation, and the update then applies.
-    // Portable: diesel's upsert is not available through the MultiConnection. The probe comes
-    // first because most documents are written once, by the object's creation: diesel never
-    // caches an UPDATE's prepared statement, and preparing one on every create cost a tenth of
-    // the CPU of `POST /v1/support/requests`.
+    // Portable: diesel's upsert is not available through the MultiConnection. The probe (a
+    // cached select) comes first because most documents are written once, by their object's
+    // creation, and diesel never caches an UPDATE: SQLite compiled one on every create.
     let exists = search_documents::table
         .filter(search_documents::account_id.eq(&row.account_id))
         .filter(search_documents::doc_type.eq(&row.doc_type))

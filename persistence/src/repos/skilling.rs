@@ -576,8 +576,7 @@ pub fn credit_summary(
 
 #[derive(Insertable)]
 #[diesel(table_name = skilling_completions)]
-// NULL for None, never DEFAULT (no nullable column has another default): a fixed column list
-// lets SQLite keep the prepared insert, where DEFAULT for None makes diesel prepare it anew.
+// None binds NULL: the insert's statement stays cached (see the module's documentation).
 #[diesel(treat_none_as_default_value = false)]
 struct CompletionInsert<'a> {
     realm: &'a str,
@@ -592,8 +591,7 @@ struct CompletionInsert<'a> {
 
 #[derive(Insertable)]
 #[diesel(table_name = skilling_credits)]
-// NULL for None, never DEFAULT (no nullable column has another default): a fixed column list
-// lets SQLite keep the prepared insert, where DEFAULT for None makes diesel prepare it anew.
+// None binds NULL: the insert's statement stays cached (see the module's documentation).
 #[diesel(treat_none_as_default_value = false)]
 struct CreditInsert<'a> {
     account_id: &'a str,
