@@ -76,6 +76,18 @@ impl Sink {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// Appends to the buffer with `append`, then writes the buffer out if it is full.
+    fn append(&self, append: impl FnOnce(&mut Vec<u8>)) {
+        let full = {
+            let mut buffered = self.lock();
+            append(&mut buffered.lines);
+            buffered.lines.len() >= FLUSH_AT_BYTES
+        };
+        if full {
+            self.write_out();
+        }
+    }
+
     fn write_out(&self) {
         let mut buffered = self.lock();
         let Buffered { lines, out } = &mut *buffered;
@@ -92,14 +104,7 @@ struct SinkWriter(Arc<Sink>);
 
 impl Write for SinkWriter {
     fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-        let full = {
-            let mut buffered = self.0.lock();
-            buffered.lines.extend_from_slice(bytes);
-            buffered.lines.len() >= FLUSH_AT_BYTES
-        };
-        if full {
-            self.0.write_out();
-        }
+        self.0.append(|lines| lines.extend_from_slice(bytes));
         Ok(bytes.len())
     }
 
@@ -130,21 +135,16 @@ impl BatchedLogger {
     /// than the line itself, on every request.
     fn buffer_access_line(&self, record: &Record<'_>) {
         let time = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
-        let full = {
-            let mut buffered = self.sink.lock();
+        self.sink.append(|lines| {
             // Writing to a Vec cannot fail.
             let _ = writeln!(
-                buffered.lines,
+                lines,
                 "[{time} {:<5} {}] {}",
                 record.level(),
                 record.target(),
                 record.args()
             );
-            buffered.lines.len() >= FLUSH_AT_BYTES
-        };
-        if full {
-            self.sink.write_out();
-        }
+        });
     }
 }
 

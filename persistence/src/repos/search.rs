@@ -89,6 +89,13 @@ fn shorten(text: &str) -> String {
     format!("{}…", cut.trim_end())
 }
 
+impl DocumentRow {
+    /// The document's primary key (account, type, id).
+    fn key(&self) -> (&str, &str, &str) {
+        (&self.account_id, &self.doc_type, &self.doc_id)
+    }
+}
+
 /// Writes (or replaces) a document and adds its terms to the vocabulary of `account`.
 fn put(conn: &mut DbConnection, account: &str, document: Document) -> DbResult<()> {
     let title_refs: Vec<&str> = document.title_texts.iter().map(String::as_str).collect();
@@ -109,9 +116,7 @@ fn put(conn: &mut DbConnection, account: &str, document: Document) -> DbResult<(
     // cached select) comes first because most documents are written once, by their object's
     // creation, and diesel never caches an UPDATE: SQLite compiled one on every create.
     let exists = search_documents::table
-        .filter(search_documents::account_id.eq(&row.account_id))
-        .filter(search_documents::doc_type.eq(&row.doc_type))
-        .filter(search_documents::doc_id.eq(&row.doc_id))
+        .find(row.key())
         .select(search_documents::doc_type)
         .first::<String>(conn)
         .optional()?
@@ -164,20 +169,15 @@ fn put(conn: &mut DbConnection, account: &str, document: Document) -> DbResult<(
 
 /// Rewrites the stored document `row` names; false when there is none.
 fn update_document(conn: &mut DbConnection, row: &DocumentRow) -> DbResult<bool> {
-    let updated = diesel::update(
-        search_documents::table
-            .filter(search_documents::account_id.eq(&row.account_id))
-            .filter(search_documents::doc_type.eq(&row.doc_type))
-            .filter(search_documents::doc_id.eq(&row.doc_id)),
-    )
-    .set((
-        search_documents::title.eq(&row.title),
-        search_documents::summary.eq(&row.summary),
-        search_documents::title_terms.eq(&row.title_terms),
-        search_documents::body_terms.eq(&row.body_terms),
-        search_documents::owner_id.eq(&row.owner_id),
-    ))
-    .execute(conn)?;
+    let updated = diesel::update(search_documents::table.find(row.key()))
+        .set((
+            search_documents::title.eq(&row.title),
+            search_documents::summary.eq(&row.summary),
+            search_documents::title_terms.eq(&row.title_terms),
+            search_documents::body_terms.eq(&row.body_terms),
+            search_documents::owner_id.eq(&row.owner_id),
+        ))
+        .execute(conn)?;
     Ok(updated > 0)
 }
 
