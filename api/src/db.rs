@@ -41,8 +41,9 @@ where
 /// takes microseconds, and the hop to the blocking pool and back was about a fifth of the CPU of
 /// `GET /v1/account`. When no connection is idle it goes through [`read`], so the worker never
 /// waits for a connection. On PostgreSQL, where every statement is a network round trip, it is
-/// [`read`]. Never use it for work that scans (lists, search, exports, eligibility over an
-/// account's credits): a slow read here stalls every connection of its worker.
+/// [`read`]. Never use it for work that scans (lists, search, exports) or grows with the
+/// account's data (eligibility: see [`lookup_bounded`]): a slow read here stalls every
+/// connection of its worker.
 pub async fn lookup<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
@@ -57,4 +58,33 @@ where
             .map_err(|_| ApiError::internal("a database task panicked"))?;
     }
     read(state, work).await
+}
+
+/// [`lookup`] for reads whose cost grows with the account's data but is small for almost every
+/// account (eligibility, which scores the account's credits and linked records). On SQLite, with
+/// an idle connection, `work` runs here on the actix worker with `Some(limit)`: it must read at
+/// most `limit` rows of the growing kind and answer `Ok(None)` when there were more, and is then
+/// run again on the blocking pool with `None` (no limit), where it must answer `Some`. So a large
+/// account costs one bounded attempt more, and never stalls the worker for longer than reading
+/// `limit` rows; otherwise (PostgreSQL, no idle connection) it is [`read`] with `None`.
+pub async fn lookup_bounded<T, F>(state: &AppState, limit: usize, work: F) -> Result<T, ApiError>
+where
+    F: Fn(&mut DbConnection, Option<usize>) -> Result<Option<T>, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    if state.pool.backend() == Backend::Sqlite
+        && let Some(mut conn) = state.pool.try_get()
+    {
+        let inline = catch_unwind(AssertUnwindSafe(|| {
+            read_snapshot(&mut conn, |conn| work(conn, Some(limit)))
+        }))
+        .map_err(|_| ApiError::internal("a database task panicked"))??;
+        if let Some(answer) = inline {
+            return Ok(answer);
+        }
+    }
+    read(state, move |conn| {
+        work(conn, None)?.ok_or_else(|| ApiError::internal("an unbounded read reported its bound"))
+    })
+    .await
 }

@@ -106,9 +106,29 @@ impl Context {
         benefit_pack: Option<&str>,
         rules: &Rules,
     ) -> Result<Eligibility, ApiError> {
+        unbounded(self.evaluate_within(conn, scope, program, roles, benefit_pack, rules, None)?)
+    }
+
+    /// [`Self::evaluate`] reading at most `at_most` of the account's credits and linked
+    /// records, the facts that grow with the account (`None` when there are more).
+    #[allow(clippy::too_many_arguments)]
+    pub fn evaluate_within(
+        &self,
+        conn: &mut DbConnection,
+        scope: &AccountScope,
+        program: &Program,
+        roles: &[domain::role::Role],
+        benefit_pack: Option<&str>,
+        rules: &Rules,
+        at_most: Option<usize>,
+    ) -> Result<Option<Eligibility>, ApiError> {
         let score = match &program.scoring {
             Some(scoring) => {
-                let (score, qualifies_from) = area_score(conn, scope, scoring, self.now)?;
+                let Some((score, qualifies_from)) =
+                    area_score_within(conn, scope, scoring, self.now, at_most)?
+                else {
+                    return Ok(None);
+                };
                 Some(ScoreOutlook {
                     total: score.total,
                     qualifying_total: scoring.qualifying_total,
@@ -131,8 +151,13 @@ impl Context {
             renewal: self.renewal,
             open_order_until: self.open_order_until,
         };
-        Ok(eligibility::evaluate(program, &facts))
+        Ok(Some(eligibility::evaluate(program, &facts)))
     }
+}
+
+/// The answer of a read made without a bound, which is always there.
+fn unbounded<T>(answer: Option<T>) -> Result<T, ApiError> {
+    answer.ok_or_else(|| ApiError::internal("a read without a bound reported one"))
 }
 
 pub fn program_not_found() -> ApiError {
@@ -169,11 +194,24 @@ pub fn area_score(
     scoring: &Scoring,
     now: DateTime<Utc>,
 ) -> Result<(Score, Option<DateTime<Utc>>), ApiError> {
-    let evidence = area_evidence(conn, scope, scoring)?;
-    Ok((
+    unbounded(area_score_within(conn, scope, scoring, now, None)?)
+}
+
+/// [`area_score`] from at most `at_most` credits and records (`None` when there are more).
+fn area_score_within(
+    conn: &mut DbConnection,
+    scope: &AccountScope,
+    scoring: &Scoring,
+    now: DateTime<Utc>,
+    at_most: Option<usize>,
+) -> Result<Option<(Score, Option<DateTime<Utc>>)>, ApiError> {
+    let Some(evidence) = area_evidence_within(conn, scope, scoring, at_most)? else {
+        return Ok(None);
+    };
+    Ok(Some((
         scoring::score(scoring, &evidence, now),
         scoring::qualifies_from(scoring, &evidence, now),
-    ))
+    )))
 }
 
 /// What counts towards the area's score: the records of customers linked now, and the credits
@@ -183,8 +221,28 @@ pub fn area_evidence(
     scope: &AccountScope,
     scoring: &Scoring,
 ) -> Result<Evidence, ApiError> {
+    unbounded(area_evidence_within(conn, scope, scoring, None)?)
+}
+
+/// [`area_evidence`] when there are at most `at_most` records and credits together, else `None`.
+fn area_evidence_within(
+    conn: &mut DbConnection,
+    scope: &AccountScope,
+    scoring: &Scoring,
+    at_most: Option<usize>,
+) -> Result<Option<Evidence>, ApiError> {
+    let records = performance::linked_records(conn, scope, &scoring.area, at_most)?;
+    let left = match at_most {
+        Some(at_most) if records.len() > at_most => return Ok(None),
+        Some(at_most) => Some(at_most - records.len()),
+        None => None,
+    };
+    let credits = skilling::credits_for(conn, scope, &scoring.skilling.credentials, left)?;
+    if left.is_some_and(|left| credits.len() > left) {
+        return Ok(None);
+    }
     let mut evidence = Evidence::default();
-    for record in performance::linked_records(conn, scope, &scoring.area)? {
+    for record in records {
         let customer = record.customer_tenant_id;
         let occurred_at = record.occurred_at;
         match record.measure {
@@ -205,7 +263,7 @@ pub fn area_evidence(
             }),
         }
     }
-    evidence.credentials = skilling::credits_for(conn, scope, &scoring.skilling.credentials)?
+    evidence.credentials = credits
         .into_iter()
         .map(|credit| HeldCredential {
             holder: credit.learn_id,
@@ -213,7 +271,7 @@ pub fn area_evidence(
             counts_from: credit.counts_from,
         })
         .collect();
-    Ok(evidence)
+    Ok(Some(evidence))
 }
 
 /// How a membership comes about.

@@ -65,6 +65,7 @@ pub fn prepare(
             ..KEY_TIMES
         },
         programs: Arc::default(),
+        inline_evidence: crate::state::INLINE_EVIDENCE,
     })
 }
 

@@ -29,4 +29,12 @@ pub struct AppState {
     pub idempotency: KeyTimes,
     /// The decoded programs of this server's database (see [`ProgramCache`]).
     pub programs: Arc<ProgramCache>,
+    /// How many credits and linked performance records together an eligibility check may read
+    /// on an actix worker ([`crate::db::lookup_bounded`]); an account with more is checked on
+    /// the blocking pool. [`INLINE_EVIDENCE`] unless a test sets it.
+    pub inline_evidence: usize,
 }
+
+/// Scoring this many rows takes well under a millisecond of a worker, and almost every account
+/// has far fewer.
+pub const INLINE_EVIDENCE: usize = 1_000;

@@ -152,6 +152,8 @@ pub struct Options {
     pub webhooks: Option<WebhookSettings>,
     /// Rate limits; off unless set, so tests that hammer one account are not throttled.
     pub rate_limits: Option<RateLimitSettings>,
+    /// The eligibility check's bound for reading on an actix worker, other than the default.
+    pub inline_evidence: Option<usize>,
 }
 
 pub struct TestApp {
@@ -221,8 +223,11 @@ impl TestApp {
             migrate_on_start: options.migrate,
             rate_limits: options.rate_limits.unwrap_or_else(RateLimitSettings::off),
         };
-        let state = api::startup::prepare(&settings, serve.pool_size, serve.migrate_on_start)
+        let mut state = api::startup::prepare(&settings, serve.pool_size, serve.migrate_on_start)
             .expect("application state");
+        if let Some(inline_evidence) = options.inline_evidence {
+            state.inline_evidence = inline_evidence;
+        }
         let tokens = state.tokens.clone();
         let app = Application::build(state, &serve, Some(test_routes())).expect("server");
         let base = format!("http://127.0.0.1:{}", app.port());

@@ -3,7 +3,7 @@
 //! scores, applications, and sandbox accounts. Boundaries are reached with the sandbox clock.
 
 use crate::dual_test;
-use crate::harness::{Reply, TestApp, program_definition};
+use crate::harness::{Options, Reply, TestApp, program_definition};
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -592,5 +592,55 @@ dual_test! {
         assert!(asked.field_errors().contains(&("benefit_pack".to_owned(), "too_long".to_owned())), "{}", asked.text);
         let pack = app.get("/v1/programs/action_pack/eligibility?benefit_pack=maps", Some(&owner)).await;
         assert_eq!(pack.status, 200, "{}", pack.text);
+    }
+}
+
+crate::dual_db_test! {
+    async fn eligibility_scores_every_credit_and_record_past_the_inline_bound(db) {
+        // Eligibility reads an account's credits and linked records on the actix worker up to a
+        // bound, and on the blocking pool past it: here the bound is 3 rows, and the answer on
+        // either side of it is the score the scores endpoint computes from every row.
+        let options = Options { migrate: true, inline_evidence: Some(3), ..Options::default() };
+        let app = TestApp::spawn_with(db, options).await;
+        let (directory, owner, _) = app.verified_sandbox().await;
+        let t0 = app.sandbox_now(&owner).await;
+        let mut probe = program_definition("self_service");
+        probe["scoring"] = json!({"area": "security", "qualifying_total": 100, "window_days": 180,
+            "performance": {"max": 30, "points_per_customer_add": 10, "min_monthly_revenue_minor": 100000},
+            "skilling": {"max": 40, "points_per_holder": 4, "credentials": ["security_operations_analyst_associate"]},
+            "customer_success": {"max": 30, "points_per_growth_percent": 1, "usage_growth_max": 20, "points_per_deployment": 2, "deployments_max": 10}});
+        assert_eq!(app.put_program("probe_designation", &probe).await.status, 201);
+        let customer = Uuid::now_v7();
+        link_customer(&app, &owner, customer).await;
+        revenue(&app, &owner, "security", customer, t0).await;
+        let mut holders = 0;
+        let mut add_holder = async || {
+            let email = format!("holder{holders}@contoso.com");
+            let (_, token) = app.add_user(directory, &owner, &email, &["report_viewer"]).await;
+            let learn = format!("learn-holder-{holders}");
+            assert_eq!(link_profile(&app, &token, &learn).await.status, 201);
+            app.complete_certification(&owner, &learn, "security_operations_analyst_associate", t0).await;
+            holders += 1;
+        };
+        let reported = async |total: u64| {
+            let answer = eligibility(&app, &owner, "probe_designation").await;
+            let detail = check(&answer, "capability_score", None)["detail"].as_str().expect("detail").to_owned();
+            assert!(detail.starts_with(&format!("The capability score is {total};")), "{detail}");
+            assert_eq!(score(&app, &owner, "security").await["total"], total);
+        };
+        // One record and two credits (counting once the lag has passed): at the bound.
+        add_holder().await;
+        add_holder().await;
+        app.advance(&owner, 10, 0).await;
+        reported(18).await;
+        // One record and three credits: one past it.
+        add_holder().await;
+        app.advance(&owner, 10, 0).await;
+        reported(22).await;
+        // Records alone past it: four growth records of the linked customer (the largest counts).
+        for percent in [1, 2, 3, 4] {
+            growth(&app, &owner, "security", customer, percent, t0 - Duration::hours(i64::from(percent))).await;
+        }
+        reported(26).await;
     }
 }

@@ -400,18 +400,19 @@ pub async fn get_program_eligibility(
     let rules = state.rules.clone();
     let catalog_cache = state.programs.clone();
     let wall = clock::now();
-    let answer = db::read(&state, move |conn| {
+    let answer = db::lookup_bounded(&state, state.inline_evidence, move |conn, at_most| {
         let (membership, context) = eligibility_context(conn, &principal, &catalog_cache, wall)?;
-        let program = context.program(&id)?.clone();
-        let evaluated = context.evaluate(
+        let program = context.program(&id)?;
+        let evaluated = context.evaluate_within(
             conn,
             &membership.scope,
-            &program,
+            program,
             &membership.roles,
             pack.as_deref(),
             &rules,
+            at_most,
         )?;
-        Ok(Eligibility::new(&evaluated, context.now))
+        Ok(evaluated.map(|evaluated| Eligibility::new(&evaluated, context.now)))
     })
     .await?;
     Ok(web::Json(answer))

@@ -37,3 +37,12 @@ pub fn to_db_time(at: DateTime<Utc>) -> NaiveDateTime {
 pub fn from_db_time(at: NaiveDateTime) -> DateTime<Utc> {
     at.and_utc()
 }
+
+/// The `LIMIT` of a read bounded by `at_most`: one row more, so the caller can tell that there
+/// were more; without a bound, no limit that a table could reach (the statement keeps one shape,
+/// and so one prepared statement, either way).
+pub fn row_limit(at_most: Option<usize>) -> i64 {
+    at_most.map_or(i64::MAX, |at_most| {
+        i64::try_from(at_most).unwrap_or(i64::MAX).saturating_add(1)
+    })
+}

@@ -9,7 +9,7 @@ use domain::scoring::LinkKind;
 use crate::connection::{DbConnection, load_native, recoverable};
 use crate::error::{DbError, DbResult, is_unique_violation_on};
 use crate::page::{Page, PageRequest};
-use crate::repos::{from_db_time, to_db_time};
+use crate::repos::{from_db_time, row_limit, to_db_time};
 use crate::schema::{partner_links, performance_records};
 use crate::tenant::{AccountScope, parse_id};
 
@@ -268,11 +268,13 @@ pub fn record(
     })
 }
 
-/// The area's records of customers the account is linked to.
+/// The area's records of customers the account is linked to: every one, or with `at_most`, no
+/// more than `at_most + 1` (one more than that says there are more).
 pub fn linked_records(
     conn: &mut DbConnection,
     scope: &AccountScope,
     area: &str,
+    at_most: Option<usize>,
 ) -> DbResult<Vec<PerformanceRecord>> {
     // The linked customers as a subquery, not a list of binds: a statement with a list of
     // binds is prepared anew on every execution on SQLite (its length varies), and this one runs
@@ -295,7 +297,8 @@ pub fn linked_records(
             performance_records::workload,
             performance_records::occurred_at,
             performance_records::received_at,
-        ));
+        ))
+        .limit(row_limit(at_most));
     load_native::<_, RecordRow>(conn, query)?
         .into_iter()
         .map(record_from)

@@ -12,7 +12,7 @@ use domain::skilling::{CompletionKind, counts_from};
 use crate::connection::{DbConnection, load_native, recoverable};
 use crate::error::{DbError, DbResult, is_unique_violation_on};
 use crate::page::{Page, PageRequest};
-use crate::repos::{from_db_time, to_db_time};
+use crate::repos::{from_db_time, row_limit, to_db_time};
 use crate::schema::{learning_links, skilling_completions, skilling_credits};
 use crate::tenant::{AccountScope, parse_id};
 
@@ -501,12 +501,15 @@ pub fn credits(
     Ok(page.finish(rows, |credit| credit.id.to_string()))
 }
 
-/// Every credit of the account holding one of `credentials`, for scoring.
+/// The credits of the account holding one of `credentials`, for scoring: every one, or with
+/// `at_most`, no more than `at_most + 1` (one more than that says there are more).
 pub fn credits_for(
     conn: &mut DbConnection,
     scope: &AccountScope,
     credentials: &[String],
+    at_most: Option<usize>,
 ) -> DbResult<Vec<Credit>> {
+    let limit = row_limit(at_most);
     let rows = match conn {
         // One cached statement per credential (a program names a few), each a range of the
         // `skilling_credits_credential` index: a list of binds (`IN (?, ?, ?)`) is prepared anew
@@ -516,12 +519,17 @@ pub fn credits_for(
             let mut distinct: Vec<&String> = credentials.iter().collect();
             distinct.sort();
             distinct.dedup();
-            let mut rows = Vec::new();
+            let mut rows: Vec<CreditRow> = Vec::new();
             for credential in distinct {
+                let remaining = limit.saturating_sub(rows.len() as i64);
+                if remaining == 0 {
+                    break;
+                }
                 let query = skilling_credits::table
                     .filter(skilling_credits::account_id.eq(scope.key()))
                     .filter(skilling_credits::credential.eq(credential))
-                    .select(CREDIT_COLUMNS);
+                    .select(CREDIT_COLUMNS)
+                    .limit(remaining);
                 rows.extend(load_native::<_, CreditRow>(conn, query)?);
             }
             rows
@@ -531,6 +539,7 @@ pub fn credits_for(
             .filter(skilling_credits::account_id.eq(scope.key()))
             .filter(skilling_credits::credential.eq_any(credentials))
             .select(CREDIT_COLUMNS)
+            .limit(limit)
             .load::<CreditRow>(conn)?,
     };
     rows.into_iter().map(credit_from).collect()
