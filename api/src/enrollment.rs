@@ -187,13 +187,16 @@ pub fn not_eligible(evaluated: &Eligibility) -> ApiError {
     )
 }
 
+/// An area's score at a moment and, when not qualified, when time alone makes it qualify.
+pub type ScoreAndOutlook = (Score, Option<DateTime<Utc>>);
+
 /// The area's score at `now` and, when not qualified, when time alone makes it qualify.
 pub fn area_score(
     conn: &mut DbConnection,
     scope: &AccountScope,
     scoring: &Scoring,
     now: DateTime<Utc>,
-) -> Result<(Score, Option<DateTime<Utc>>), ApiError> {
+) -> Result<ScoreAndOutlook, ApiError> {
     unbounded(area_score_within(conn, scope, scoring, now, None)?)
 }
 
@@ -204,7 +207,7 @@ fn area_score_within(
     scoring: &Scoring,
     now: DateTime<Utc>,
     at_most: Option<usize>,
-) -> Result<Option<(Score, Option<DateTime<Utc>>)>, ApiError> {
+) -> Result<Option<ScoreAndOutlook>, ApiError> {
     let Some(evidence) = area_evidence_within(conn, scope, scoring, at_most)? else {
         return Ok(None);
     };
