@@ -10,7 +10,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::error::{DbError, DbResult};
+use crate::error::{DbError, DbResult, is_locked};
 use crate::write_gate::{self, WriteGate};
 
 /// Both backends behind one diesel connection. Queries written once run on either; where SQL
@@ -177,10 +177,28 @@ pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, String> {
                         error.to_string().trim()
                     )
                 })?;
-            conn.batch_execute(SQLITE_PRAGMAS).map_err(|error| {
+            apply_pragmas(&mut conn).map_err(|error| {
                 format!("cannot use SQLite database {}: {error}", path.display())
             })?;
             Ok(DbConnection::Sqlite(conn))
+        }
+    }
+}
+
+/// Sets [`SQLITE_PRAGMAS`] on a new connection. Connections opening a new database at once (replicas
+/// or the migration runner's threads starting together) can each hold a shared lock while
+/// switching it to WAL, which needs an exclusive one; SQLite then answers one of them "database is
+/// locked" at once, without waiting in its busy handler, to break the deadlock. The switch
+/// happens once per file, so that connection tries again shortly, for as long as `busy_timeout`
+/// would have waited.
+fn apply_pragmas(conn: &mut SqliteConnection) -> Result<(), diesel::result::Error> {
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    loop {
+        match conn.batch_execute(SQLITE_PRAGMAS) {
+            Err(error) if is_locked(&error) && std::time::Instant::now() < deadline => {
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            outcome => return outcome,
         }
     }
 }
@@ -218,9 +236,7 @@ struct SqlitePragmas;
 impl CustomizeConnection<DbConnection, r2d2::Error> for SqlitePragmas {
     fn on_acquire(&self, conn: &mut DbConnection) -> Result<(), r2d2::Error> {
         if let DbConnection::Sqlite(inner) = conn {
-            inner
-                .batch_execute(SQLITE_PRAGMAS)
-                .map_err(r2d2::Error::QueryError)?;
+            apply_pragmas(inner).map_err(r2d2::Error::QueryError)?;
         }
         Ok(())
     }

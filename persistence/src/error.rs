@@ -29,13 +29,16 @@ impl DbError {
     }
 }
 
+/// Whether SQLite refused for lock contention, which it reports as a plain error message.
+pub(crate) fn is_locked(error: &diesel::result::Error) -> bool {
+    matches!(error, diesel::result::Error::DatabaseError(_, info)
+        if info.message().contains("database is locked"))
+}
+
 impl From<diesel::result::Error> for DbError {
     fn from(error: diesel::result::Error) -> Self {
-        // SQLite reports lock contention past busy_timeout as a plain error message.
-        if let diesel::result::Error::DatabaseError(_, info) = &error
-            && info.message().contains("database is locked")
-        {
-            return DbError::Busy(info.message().to_owned());
+        if is_locked(&error) {
+            return DbError::Busy(error.to_string());
         }
         DbError::Query(error)
     }
