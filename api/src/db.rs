@@ -49,15 +49,30 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    if state.pool.backend() == Backend::Sqlite
-        && let Some(mut conn) = state.pool.try_get()
-    {
-        // As on the blocking pool, a panic becomes a 500 rather than the worker's end; the
-        // connection, dropped while unwinding, is discarded by the pool rather than reused.
-        return catch_unwind(AssertUnwindSafe(move || read_snapshot(&mut conn, work)))
-            .map_err(|_| ApiError::internal("a database task panicked"))?;
+    match on_worker(state, work) {
+        Ok(answer) => answer,
+        Err(work) => read(state, work).await,
     }
-    read(state, work).await
+}
+
+/// Runs `work` here on the actix worker in one read snapshot, on SQLite with a connection idle
+/// at this moment; otherwise gives `work` back untouched, for the blocking pool.
+fn on_worker<T, F>(state: &AppState, work: F) -> Result<Result<T, ApiError>, F>
+where
+    F: FnOnce(&mut DbConnection) -> Result<T, ApiError>,
+{
+    if state.pool.backend() != Backend::Sqlite {
+        return Err(work);
+    }
+    let Some(mut conn) = state.pool.try_get() else {
+        return Err(work);
+    };
+    // As on the blocking pool, a panic becomes a 500 rather than the worker's end; the
+    // connection, dropped while unwinding, is discarded by the pool rather than reused.
+    Ok(
+        catch_unwind(AssertUnwindSafe(move || read_snapshot(&mut conn, work)))
+            .unwrap_or_else(|_| Err(ApiError::internal("a database task panicked"))),
+    )
 }
 
 /// [`lookup`] for reads whose cost grows with the account's data but is small for almost every
@@ -72,19 +87,15 @@ where
     F: Fn(&mut DbConnection, Option<usize>) -> Result<Option<T>, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    if state.pool.backend() == Backend::Sqlite
-        && let Some(mut conn) = state.pool.try_get()
+    if let Ok(answer) = on_worker(state, |conn| work(conn, Some(limit)))
+        && let Some(answer) = answer?
     {
-        let inline = catch_unwind(AssertUnwindSafe(|| {
-            read_snapshot(&mut conn, |conn| work(conn, Some(limit)))
-        }))
-        .map_err(|_| ApiError::internal("a database task panicked"))??;
-        if let Some(answer) = inline {
-            return Ok(answer);
-        }
+        return Ok(answer);
     }
-    read(state, move |conn| {
-        work(conn, None)?.ok_or_else(|| ApiError::internal("an unbounded read reported its bound"))
-    })
-    .await
+    read(state, move |conn| unbounded(work(conn, None)?)).await
+}
+
+/// The answer of bounded work run without a bound (`None`), which always has one.
+pub fn unbounded<T>(answer: Option<T>) -> Result<T, ApiError> {
+    answer.ok_or_else(|| ApiError::internal("work without a bound reported reaching one"))
 }

@@ -27,6 +27,7 @@ use std::sync::Arc;
 
 use crate::audit;
 use crate::billing;
+use crate::db::unbounded;
 use crate::dto::membership::EligibilityCheck;
 use crate::error::{ApiError, ErrorCode};
 
@@ -153,11 +154,6 @@ impl Context {
         };
         Ok(Some(eligibility::evaluate(program, &facts)))
     }
-}
-
-/// The answer of a read made without a bound, which is always there.
-fn unbounded<T>(answer: Option<T>) -> Result<T, ApiError> {
-    answer.ok_or_else(|| ApiError::internal("a read without a bound reported one"))
 }
 
 pub fn program_not_found() -> ApiError {

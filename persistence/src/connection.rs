@@ -185,12 +185,12 @@ pub fn establish(url: &DatabaseUrl) -> Result<DbConnection, String> {
     }
 }
 
-/// Sets [`SQLITE_PRAGMAS`] on a new connection. Connections opening a new database at once (replicas
-/// or the migration runner's threads starting together) can each hold a shared lock while
-/// switching it to WAL, which needs an exclusive one; SQLite then answers one of them "database is
-/// locked" at once, without waiting in its busy handler, to break the deadlock. The switch
-/// happens once per file, so that connection tries again shortly, for as long as `busy_timeout`
-/// would have waited.
+/// Sets [`SQLITE_PRAGMAS`] on a new connection. Connections opening a new database at once
+/// (replicas, or the migration runner's threads starting together) can each hold a shared lock
+/// while switching it to WAL, which needs an exclusive one; SQLite then answers one of them
+/// "database is locked" at once, without waiting in its busy handler, to break the deadlock. The
+/// switch happens once per file, so that connection tries again shortly, for as long as
+/// `busy_timeout` would have waited.
 fn apply_pragmas(conn: &mut SqliteConnection) -> Result<(), diesel::result::Error> {
     let deadline = std::time::Instant::now() + Duration::from_secs(5);
     loop {
