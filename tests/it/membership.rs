@@ -136,6 +136,20 @@ async fn score(app: &TestApp, token: &str, area: &str) -> Value {
         .unwrap_or_else(|| panic!("no score for {area}"))
 }
 
+/// `probe_designation`: a self-service program scored on the Security area, 4 points per
+/// holder of `security_operations_analyst_associate`, qualifying at `qualifying_total`.
+async fn put_probe_designation(app: &TestApp, qualifying_total: u32) {
+    let mut program = program_definition("self_service");
+    program["scoring"] = json!({"area": "security", "qualifying_total": qualifying_total, "window_days": 180,
+        "performance": {"max": 30, "points_per_customer_add": 10, "min_monthly_revenue_minor": 100000},
+        "skilling": {"max": 40, "points_per_holder": 4, "credentials": ["security_operations_analyst_associate"]},
+        "customer_success": {"max": 30, "points_per_growth_percent": 1, "usage_growth_max": 20, "points_per_deployment": 2, "deployments_max": 10}});
+    assert_eq!(
+        app.put_program("probe_designation", &program).await.status,
+        201
+    );
+}
+
 async fn credits(app: &TestApp, token: &str, query: &str) -> Vec<Value> {
     let reply = app.get(&format!("/v1/skilling{query}"), Some(token)).await;
     assert_eq!(reply.status, 200, "{}", reply.text);
@@ -401,12 +415,7 @@ dual_test! {
         assert_eq!(at(&listed[0]["counts_from"]), t0 + Duration::days(10));
 
         // A small designation scored on this area: qualifies once the credit counts.
-        let mut sp = program_definition("self_service");
-        sp["scoring"] = json!({"area": "security", "qualifying_total": 12, "window_days": 180,
-            "performance": {"max": 30, "points_per_customer_add": 10, "min_monthly_revenue_minor": 100000},
-            "skilling": {"max": 40, "points_per_holder": 4, "credentials": ["security_operations_analyst_associate"]},
-            "customer_success": {"max": 30, "points_per_growth_percent": 1, "usage_growth_max": 20, "points_per_deployment": 2, "deployments_max": 10}});
-        assert_eq!(app.put_program("probe_designation", &sp).await.status, 201);
+        put_probe_designation(&app, 12).await;
         let customer = Uuid::now_v7();
         link_customer(&app, &owner, customer).await;
         revenue(&app, &owner, "security", customer, t0).await;
@@ -604,12 +613,7 @@ crate::dual_db_test! {
         let app = TestApp::spawn_with(db, options).await;
         let (directory, owner, _) = app.verified_sandbox().await;
         let t0 = app.sandbox_now(&owner).await;
-        let mut probe = program_definition("self_service");
-        probe["scoring"] = json!({"area": "security", "qualifying_total": 100, "window_days": 180,
-            "performance": {"max": 30, "points_per_customer_add": 10, "min_monthly_revenue_minor": 100000},
-            "skilling": {"max": 40, "points_per_holder": 4, "credentials": ["security_operations_analyst_associate"]},
-            "customer_success": {"max": 30, "points_per_growth_percent": 1, "usage_growth_max": 20, "points_per_deployment": 2, "deployments_max": 10}});
-        assert_eq!(app.put_program("probe_designation", &probe).await.status, 201);
+        put_probe_designation(&app, 100).await;
         let customer = Uuid::now_v7();
         link_customer(&app, &owner, customer).await;
         revenue(&app, &owner, "security", customer, t0).await;
