@@ -350,6 +350,7 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Migrate => {
             let settings = settings(cli.global)?;
+            let _lock = persistence::connection::exclusive_use(&settings.database_url)?;
             let applied = migrate::run_pending(&settings.database_url)?;
             if applied.is_empty() {
                 println!("{}: no pending migrations", settings.database_url);
@@ -396,6 +397,7 @@ fn token(settings: Settings, args: TokenArgs) -> Result<(), String> {
 }
 
 fn seed(settings: Settings, args: SeedArgs) -> Result<(), String> {
+    let _lock = persistence::connection::exclusive_use(&settings.database_url)?;
     let summary = crate::seed::run(
         &settings.database_url,
         crate::seed::Plan {
@@ -434,6 +436,9 @@ fn serve(settings: Settings, args: ServeArgs) -> Result<(), String> {
             address: parse_rate_limit("PC_RATE_LIMIT_ADDRESS", &args.rate_limit_address)?,
         },
     };
+    // Held until the process ends: answers kept between requests rely on it (see
+    // `persistence::changes`).
+    let _lock = persistence::connection::exclusive_use(&settings.database_url)?;
     let state = startup::prepare(&settings, serve.pool_size, serve.migrate_on_start)?;
     request_context::install_panic_hook();
     let database = settings.database_url.to_string();

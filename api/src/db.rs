@@ -1,8 +1,7 @@
 //! Running database work off the actix workers.
 
 use actix_web::web;
-use persistence::connection::read_snapshot;
-use persistence::{Backend, DbConnection};
+use persistence::{Backend, DbConnection, DbPool};
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use crate::error::ApiError;
@@ -16,23 +15,31 @@ where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    let pool = state.pool.clone();
-    let request_id = request_context::current_request_id();
-    web::block(move || {
-        request_context::on_blocking_thread(request_id, || pool.with_connection(work))
-    })
-    .await
-    .map_err(|_| ApiError::internal("a database task panicked"))?
+    on_blocking_pool(state, move |pool| pool.with_connection(work)).await
 }
 
 /// [`run`] for work that only reads: its reads see one snapshot of the database (on SQLite,
-/// one read transaction; see [`read_snapshot`]). Writing inside fails.
+/// one read transaction; see [`persistence::connection::read_snapshot`]). It must not write:
+/// it does not count as a change of the database ([`persistence::changes`]).
 pub async fn read<T, F>(state: &AppState, work: F) -> Result<T, ApiError>
 where
     F: FnOnce(&mut DbConnection) -> Result<T, ApiError> + Send + 'static,
     T: Send + 'static,
 {
-    run(state, move |conn| read_snapshot(conn, work)).await
+    on_blocking_pool(state, move |pool| pool.with_reader(work)).await
+}
+
+/// Runs `job` on the blocking pool, with this request's id for its log lines.
+async fn on_blocking_pool<T, J>(state: &AppState, job: J) -> Result<T, ApiError>
+where
+    J: FnOnce(&DbPool) -> Result<T, ApiError> + Send + 'static,
+    T: Send + 'static,
+{
+    let pool = state.pool.clone();
+    let request_id = request_context::current_request_id();
+    web::block(move || request_context::on_blocking_thread(request_id, || job(&pool)))
+        .await
+        .map_err(|_| ApiError::internal("a database task panicked"))?
 }
 
 /// [`read`] for work that is a handful of indexed lookups whose cost does not grow with the
@@ -64,15 +71,10 @@ where
     if state.pool.backend() != Backend::Sqlite {
         return Err(work);
     }
-    let Some(mut conn) = state.pool.try_get() else {
-        return Err(work);
-    };
     // As on the blocking pool, a panic becomes a 500 rather than the worker's end; the
     // connection, dropped while unwinding, is discarded by the pool rather than reused.
-    Ok(
-        catch_unwind(AssertUnwindSafe(move || read_snapshot(&mut conn, work)))
-            .unwrap_or_else(|_| Err(ApiError::internal("a database task panicked"))),
-    )
+    catch_unwind(AssertUnwindSafe(|| state.pool.try_reader(work)))
+        .unwrap_or_else(|_| Ok(Err(ApiError::internal("a database task panicked"))))
 }
 
 /// [`lookup`] for reads whose cost grows with the account's data but is small for almost every

@@ -10,6 +10,7 @@ use std::fmt;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::changes::{Changes, Generation};
 use crate::error::{DbError, DbResult, is_locked};
 use crate::write_gate::{self, WriteGate};
 
@@ -87,6 +88,44 @@ impl DatabaseUrl {
         match self {
             DatabaseUrl::Sqlite(path) => Some(path),
             DatabaseUrl::Postgres(_) => None,
+        }
+    }
+}
+
+/// The lock a process holds while it writes a SQLite file: an exclusive advisory lock on
+/// `<file>.lock` beside it, released when the returned file is dropped or the process ends
+/// (also by a kill). `None` for PostgreSQL, which any number of replicas share.
+///
+/// One process writes a SQLite file at a time: SQLite has one writer anyway, and the server
+/// keeps answers between requests for as long as the file's change counter, which sees this
+/// process only, says they hold ([`crate::changes`]). A second server, or `migrate` or `seed`
+/// while a server runs, is refused with a message saying so rather than left to make the first
+/// server's answers stale.
+pub fn exclusive_use(url: &DatabaseUrl) -> Result<Option<std::fs::File>, String> {
+    let Some(path) = url.sqlite_path() else {
+        return Ok(None);
+    };
+    // Opening the database first reports a file that cannot be opened as such, not as a lock.
+    drop(establish(url)?);
+    let mut lock_path = path.as_os_str().to_owned();
+    lock_path.push(".lock");
+    let lock_path = PathBuf::from(lock_path);
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&lock_path)
+        .map_err(|error| format!("cannot open {}: {error}", lock_path.display()))?;
+    match file.try_lock() {
+        Ok(()) => Ok(Some(file)),
+        Err(std::fs::TryLockError::WouldBlock) => Err(format!(
+            "{url} is in use by another partner-center process (it holds {}): one process \
+             writes a SQLite file at a time; stop it first, or use PostgreSQL for several \
+             replicas",
+            lock_path.display()
+        )),
+        Err(std::fs::TryLockError::Error(error)) => {
+            Err(format!("cannot lock {}: {error}", lock_path.display()))
         }
     }
 }
@@ -242,7 +281,33 @@ impl CustomizeConnection<DbConnection, r2d2::Error> for SqlitePragmas {
     }
 }
 
-pub type PooledDb = PooledConnection<DbManager>;
+/// A connection handed out for arbitrary use ([`DbPool::get`]): when it goes back to the pool,
+/// the database is taken to have changed (see [`crate::changes`]).
+pub struct PooledDb {
+    conn: PooledConnection<DbManager>,
+    changes: Option<Changes>,
+}
+
+impl std::ops::Deref for PooledDb {
+    type Target = DbConnection;
+    fn deref(&self) -> &DbConnection {
+        &self.conn
+    }
+}
+
+impl std::ops::DerefMut for PooledDb {
+    fn deref_mut(&mut self) -> &mut DbConnection {
+        &mut self.conn
+    }
+}
+
+impl Drop for PooledDb {
+    fn drop(&mut self) {
+        if let Some(changes) = &self.changes {
+            changes.raise();
+        }
+    }
+}
 
 /// The connection pool, built once at start-up and shared by every worker.
 #[derive(Clone)]
@@ -251,6 +316,8 @@ pub struct DbPool {
     backend: Backend,
     /// SQLite only: this process's writers queue here (see [`write_gate`]).
     writers: Option<WriteGate>,
+    /// SQLite only: the file's change counter (see [`crate::changes`]).
+    changes: Option<Changes>,
 }
 
 impl DbPool {
@@ -273,16 +340,16 @@ impl DbPool {
             pool,
             backend,
             writers,
+            changes: url.sqlite_path().map(Changes::of_file),
         })
     }
 
+    /// A connection for any use, reads and writes; waits for one up to the pool's timeout.
     pub fn get(&self) -> DbResult<PooledDb> {
-        self.pool.get().map_err(DbError::from)
-    }
-
-    /// An idle connection if there is one now; never waits, and never opens one.
-    pub fn try_get(&self) -> Option<PooledDb> {
-        self.pool.try_get()
+        Ok(PooledDb {
+            conn: self.pool.get().map_err(DbError::from)?,
+            changes: self.changes.clone(),
+        })
     }
 
     /// Runs `work` with a pooled connection, its write transactions queued behind this
@@ -299,6 +366,38 @@ impl DbPool {
             Some(gate) => gate.admit(|| work(&mut conn)),
             None => work(&mut conn),
         }
+    }
+
+    /// Runs `work`, which only reads, in one [`read_snapshot`] with a pooled connection.
+    /// Unlike [`DbPool::with_connection`] it leaves the change counter alone.
+    pub fn with_reader<T, E>(
+        &self,
+        work: impl FnOnce(&mut DbConnection) -> Result<T, E>,
+    ) -> Result<T, E>
+    where
+        E: From<DbError>,
+    {
+        let mut conn = self.pool.get().map_err(DbError::from)?;
+        read_snapshot(&mut conn, work)
+    }
+
+    /// [`DbPool::with_reader`] with a connection idle at this moment; gives `work` back
+    /// untouched when there is none (it never waits, and never opens a connection).
+    pub fn try_reader<T, E, F>(&self, work: F) -> Result<Result<T, E>, F>
+    where
+        F: FnOnce(&mut DbConnection) -> Result<T, E>,
+        E: From<DbError>,
+    {
+        match self.pool.try_get() {
+            Some(mut conn) => Ok(read_snapshot(&mut conn, work)),
+            None => Err(work),
+        }
+    }
+
+    /// The change counter now, to be read before the snapshot of an answer that is to be kept;
+    /// `None` on PostgreSQL, where nothing is kept (see [`crate::changes`]).
+    pub fn generation(&self) -> Option<Generation> {
+        self.changes.as_ref().map(Changes::current)
     }
 
     pub fn backend(&self) -> Backend {

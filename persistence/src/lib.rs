@@ -5,6 +5,7 @@
 //! build from a resolved membership: a handler cannot forget a tenant filter because it never
 //! writes one.
 
+pub mod changes;
 pub mod connection;
 pub mod error;
 pub mod migrate;

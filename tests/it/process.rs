@@ -629,3 +629,57 @@ async fn serve_limits_requests_unless_told_otherwise() {
     assert!(response.headers().get("ratelimit-policy").is_none());
     assert!(response.headers().get("ratelimit").is_none());
 }
+
+/// A server keeps answers for as long as no write of its own says they changed, so it must be
+/// the only process writing its SQLite file: a second server, `migrate` or `seed` is refused
+/// while it runs, and each works again once it has stopped.
+#[test]
+fn one_process_at_a_time_writes_a_sqlite_file() {
+    const IN_USE: &str = "is in use by another partner-center process";
+    let dir = tempfile::tempdir().expect("tempdir");
+    let url = format!("sqlite://{}", dir.path().join("pc.db").display());
+    let env = [
+        ("DATABASE_URL", url.as_str()),
+        ("PC_JWT_SECRET", TEST_SECRET),
+    ];
+    let server = ServerProcess::start(&url, &env);
+
+    // Spawned, not run to completion: were the lock not enforced, it would serve on.
+    let mut second = Command::new(binary())
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .env_clear()
+        .envs(env)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawned");
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let status = loop {
+        if let Some(status) = second.try_wait().expect("wait") {
+            break status;
+        }
+        if Instant::now() > deadline {
+            let _ = second.kill();
+            panic!("a second server started on the file");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let mut stderr = String::new();
+    second
+        .stderr
+        .take()
+        .expect("stderr")
+        .read_to_string(&mut stderr)
+        .expect("stderr read");
+    assert!(!status.success(), "{stderr}");
+    assert!(stderr.contains(IN_USE), "{stderr}");
+    for args in [vec!["migrate"], vec!["seed", "--accounts", "1"]] {
+        let (code, _, stderr) = run(&args, &env);
+        assert_ne!(code, Some(0), "{args:?}: {stderr}");
+        assert!(stderr.contains(IN_USE), "{args:?}: {stderr}");
+    }
+
+    drop(server);
+    let (code, stdout, stderr) = run(&["migrate"], &env);
+    assert_eq!(code, Some(0), "{stdout}{stderr}");
+}

@@ -176,10 +176,13 @@ dual_db_test! {
         assert_eq!(listed.len() as u32, ACCOUNTS);
         assert!(listed.iter().filter(|(_, status)| status == "verified").count() >= 2);
 
-        // A second seed of a database with accounts is refused and changes nothing.
+        // A second seed of a database with accounts is refused and changes nothing (with the
+        // server stopped: while one runs, the file is its alone).
+        drop(server);
         let again = seed(&db, 11);
         assert!(!again.status.success());
         assert!(String::from_utf8_lossy(&again.stderr).contains("already has"));
+        let server = ServerProcess::start(&db.url, &[("PC_JWT_SECRET", TEST_SECRET)]);
         assert_eq!(accounts_as_listed(&client, &server, &operator).await, listed);
 
         // The same seed on a fresh database gives the same accounts.
