@@ -21,7 +21,7 @@ use persistence::repos::offers;
 use persistence::repos::performance::{self, Measure};
 use persistence::repos::programs::{self, ProgramCache, StoredProgram};
 use persistence::repos::skilling;
-use persistence::tenant::AccountScope;
+use persistence::tenant::{AccountScope, Membership};
 use serde_json::json;
 use std::sync::Arc;
 
@@ -73,7 +73,7 @@ impl Context {
             .ok_or_else(program_not_found)
     }
 
-    fn held(&self, rules: &Rules) -> Vec<Held> {
+    fn held(&self, rules: &Rules, now: DateTime<Utc>) -> Vec<Held> {
         self.memberships
             .iter()
             .map(|membership| {
@@ -84,7 +84,7 @@ impl Context {
                 Held {
                     program_id: membership.program_id.clone(),
                     exclusive_group: program.and_then(|p| p.program.exclusive_group.clone()),
-                    status: membership.status(rules.renewal_window_days, self.now),
+                    status: membership.status(rules.renewal_window_days, now),
                     ends_at: membership
                         .term()
                         .and_then(|term| term.expires_at(rules.renewal_window_days)),
@@ -107,41 +107,45 @@ impl Context {
         benefit_pack: Option<&str>,
         rules: &Rules,
     ) -> Result<Eligibility, ApiError> {
-        unbounded(self.evaluate_within(conn, scope, program, roles, benefit_pack, rules, None)?)
+        let evidence = unbounded(evidence_within(conn, scope, program, None)?)?;
+        Ok(self.evaluate_at(
+            self.now,
+            program,
+            roles,
+            benefit_pack,
+            rules,
+            evidence.as_ref(),
+        ))
     }
 
-    /// [`Self::evaluate`] reading at most `at_most` of the account's credits and linked
-    /// records, the facts that grow with the account (`None` when there are more).
-    #[allow(clippy::too_many_arguments)]
-    pub fn evaluate_within(
+    /// Every check of `program` at `now` from these facts and the `evidence` of its score
+    /// ([`evidence_within`]); reads nothing, so facts read earlier can be evaluated again at a
+    /// later now.
+    pub fn evaluate_at(
         &self,
-        conn: &mut DbConnection,
-        scope: &AccountScope,
+        now: DateTime<Utc>,
         program: &Program,
         roles: &[domain::role::Role],
         benefit_pack: Option<&str>,
         rules: &Rules,
-        at_most: Option<usize>,
-    ) -> Result<Option<Eligibility>, ApiError> {
-        let score = match &program.scoring {
-            Some(scoring) => {
-                let Some((score, qualifies_from)) =
-                    area_score_within(conn, scope, scoring, self.now, at_most)?
-                else {
-                    return Ok(None);
-                };
-                Some(ScoreOutlook {
+        evidence: Option<&Evidence>,
+    ) -> Eligibility {
+        let score = program
+            .scoring
+            .as_ref()
+            .zip(evidence)
+            .map(|(scoring, evidence)| {
+                let score = scoring::score(scoring, evidence, now);
+                ScoreOutlook {
                     total: score.total,
                     qualifying_total: scoring.qualifying_total,
                     qualified: score.qualified,
-                    qualifies_from,
-                })
-            }
-            None => None,
-        };
-        let held = self.held(rules);
+                    qualifies_from: scoring::qualifies_from(scoring, evidence, now),
+                }
+            });
+        let held = self.held(rules, now);
         let facts = Facts {
-            now: self.now,
+            now,
             verification: self.account.verification_status,
             caller_may_enroll: Permission::MembershipManage.held_by(roles),
             memberships: &held,
@@ -152,7 +156,42 @@ impl Context {
             renewal: self.renewal,
             open_order_until: self.open_order_until,
         };
-        Ok(Some(eligibility::evaluate(program, &facts)))
+        eligibility::evaluate(program, &facts)
+    }
+}
+
+/// What an eligibility check reads: the caller's standing, the account's facts and the evidence
+/// of the program's score. [`Context::evaluate_at`] answers from them at any now, so they can be
+/// kept while the database does not change ([`crate::views`]).
+pub struct EligibilityInputs {
+    pub membership: Membership,
+    pub context: Context,
+    pub evidence: Option<Evidence>,
+}
+
+impl EligibilityInputs {
+    /// The credits and linked records among them, the part that grows with the account.
+    pub fn evidence_rows(&self) -> usize {
+        self.evidence.as_ref().map_or(0, |evidence| {
+            evidence.revenue.len()
+                + evidence.usage_growth.len()
+                + evidence.deployments.len()
+                + evidence.credentials.len()
+        })
+    }
+}
+
+/// What `program`'s score is computed from (`Some(None)` for a program without one), from at
+/// most `at_most` credits and records together; `None` when there are more.
+pub fn evidence_within(
+    conn: &mut DbConnection,
+    scope: &AccountScope,
+    program: &Program,
+    at_most: Option<usize>,
+) -> Result<Option<Option<Evidence>>, ApiError> {
+    match &program.scoring {
+        Some(scoring) => Ok(area_evidence_within(conn, scope, scoring, at_most)?.map(Some)),
+        None => Ok(Some(None)),
     }
 }
 
@@ -193,24 +232,11 @@ pub fn area_score(
     scoring: &Scoring,
     now: DateTime<Utc>,
 ) -> Result<ScoreAndOutlook, ApiError> {
-    unbounded(area_score_within(conn, scope, scoring, now, None)?)
-}
-
-/// [`area_score`] from at most `at_most` credits and records (`None` when there are more).
-fn area_score_within(
-    conn: &mut DbConnection,
-    scope: &AccountScope,
-    scoring: &Scoring,
-    now: DateTime<Utc>,
-    at_most: Option<usize>,
-) -> Result<Option<ScoreAndOutlook>, ApiError> {
-    let Some(evidence) = area_evidence_within(conn, scope, scoring, at_most)? else {
-        return Ok(None);
-    };
-    Ok(Some((
+    let evidence = area_evidence(conn, scope, scoring)?;
+    Ok((
         scoring::score(scoring, &evidence, now),
         scoring::qualifies_from(scoring, &evidence, now),
-    )))
+    ))
 }
 
 /// What counts towards the area's score: the records of customers linked now, and the credits

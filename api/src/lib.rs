@@ -28,4 +28,5 @@ pub mod seed;
 pub mod server;
 pub mod startup;
 pub mod state;
+pub mod views;
 pub mod webhooks;

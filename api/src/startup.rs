@@ -66,6 +66,7 @@ pub fn prepare(
         },
         programs: Arc::default(),
         inline_evidence: crate::state::INLINE_EVIDENCE,
+        views: Default::default(),
     })
 }
 

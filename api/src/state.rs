@@ -10,6 +10,7 @@ use std::sync::Arc;
 use crate::auth::TokenService;
 use crate::mailer::Mailer;
 use crate::payments::PaymentGateway;
+use crate::views::Views;
 use crate::webhooks::Webhooks;
 
 #[derive(Clone)]
@@ -33,6 +34,8 @@ pub struct AppState {
     /// on an actix worker ([`crate::db::lookup_bounded`]); an account with more is checked on
     /// the blocking pool. [`INLINE_EVIDENCE`] unless a test sets it.
     pub inline_evidence: usize,
+    /// Answers kept while the database has not changed (see [`crate::views`]).
+    pub views: Arc<Views>,
 }
 
 /// Scoring this many rows takes well under a millisecond of a worker, and almost every account

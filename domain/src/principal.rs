@@ -38,7 +38,7 @@ impl fmt::Display for PrincipalKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub enum Principal {
     /// A person signed in to a directory.
     User {

@@ -149,6 +149,33 @@ app.request(Method::GET, "/v1/account")
         assert_ne!(elsewhere.header("etag"), Some(etag.as_str()));
     }
 
+    // The answer to `GET /v1/account` is kept between requests (SQLite); any write retires it,
+    // whichever route made it: an operator's decision, a colleague's removal.
+    async fn a_kept_account_answer_gives_way_to_the_next_write(app) {
+        let (directory, owner, account) = app.create_account().await;
+        let id = account["id"].as_str().expect("id");
+        let (user_id, colleague) = app.add_user(directory, &owner, "kim.ito@contoso.com", &["report_viewer"]).await;
+        let first = app.get("/v1/account", Some(&colleague)).await;
+        let again = app.get("/v1/account", Some(&colleague)).await;
+        assert_eq!(first.status, 200, "{}", first.text);
+        assert_eq!(again.status, 200, "{}", again.text);
+        assert_eq!(first.text, again.text);
+        assert_eq!(first.header("etag"), again.header("etag"));
+        assert_eq!(again.json()["verification"]["status"], "pending");
+
+        let decided = app.decide(id, "action_required", Some("Need a document.")).await;
+        assert_eq!(decided.status, 200, "{}", decided.text);
+        let after = app.get("/v1/account", Some(&colleague)).await;
+        assert_eq!(after.json()["verification"]["status"], "action_required");
+        assert_ne!(after.header("etag"), first.header("etag"));
+
+        let user = app.get(&format!("/v1/users/{user_id}"), Some(&owner)).await;
+        let tag = user.header("etag").expect("etag").to_owned();
+        let removed = app.delete(&format!("/v1/users/{user_id}"), &owner, Some(&tag)).await;
+        assert_eq!(removed.status, 204, "{}", removed.text);
+        app.get("/v1/account", Some(&colleague)).await.assert_problem(403, "not_a_member");
+    }
+
     async fn who_may_read_the_account(app) {
         let (directory, _, _) = app.create_account().await;
         // In the directory but not a user of the account.

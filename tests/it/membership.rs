@@ -239,6 +239,23 @@ dual_test! {
         assert_eq!(failed(&app.get(path, Some(&owner)).await.json()), open);
     }
 
+    // What an eligibility check reads is kept between requests (SQLite), but the answer is
+    // evaluated at each request's now, and the next write retires what was kept.
+    async fn a_kept_eligibility_check_is_evaluated_at_each_requests_now(app) {
+        // Not a sandbox: its now is the wall clock's, which moves on between two requests.
+        let (_, owner, account) = app.create_account().await;
+        let first = eligibility(&app, &owner, "isv_success").await;
+        std::thread::sleep(std::time::Duration::from_millis(20));
+        let second = eligibility(&app, &owner, "isv_success").await;
+        assert!(at(&second["as_of"]) > at(&first["as_of"]), "{first} {second}");
+        assert_eq!(first["checks"], second["checks"]);
+        assert_eq!(failed(&second), vec!["account_verified"]);
+        let decided = app.decide(account["id"].as_str().expect("id"), "verified", None).await;
+        assert_eq!(decided.status, 200, "{}", decided.text);
+        let third = eligibility(&app, &owner, "isv_success").await;
+        assert_eq!(third["eligible"], true, "{third}");
+    }
+
     async fn a_new_account_holds_the_base_program_and_a_rejected_one_cannot_enroll(app) {
         let (_, owner, _) = app.create_sandbox_account().await;
         let held = app.get("/v1/memberships", Some(&owner)).await.json();

@@ -7,6 +7,7 @@ use actix_web::http::header::{IF_MATCH, IF_NONE_MATCH};
 use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, ErrorCode};
+use crate::views::Rendered;
 
 /// The strong ETag of version `version` of the resource identified by `resource`.
 pub fn etag(resource: &str, version: i64) -> String {
@@ -33,6 +34,19 @@ pub fn if_none_match_hits(req: &HttpRequest, current: &str) -> bool {
         .map(str::trim)
         // If-None-Match uses the weak comparison: W/"v1" matches "v1".
         .any(|tag| tag == "*" || tag.trim_start_matches("W/") == current)
+}
+
+/// [`conditional_read`] of an answer already rendered (kept between requests).
+pub fn conditional_rendered(req: &HttpRequest, view: &Rendered) -> actix_web::HttpResponse {
+    if if_none_match_hits(req, &view.etag) {
+        return actix_web::HttpResponse::NotModified()
+            .insert_header((actix_web::http::header::ETAG, view.etag.clone()))
+            .finish();
+    }
+    actix_web::HttpResponse::Ok()
+        .insert_header((actix_web::http::header::ETAG, view.etag.clone()))
+        .content_type(actix_web::http::header::ContentType::json())
+        .body(view.body.clone())
 }
 
 /// A read of a resource with entity tag `tag`: 304 without a body when the client's

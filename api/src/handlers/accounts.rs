@@ -16,13 +16,15 @@ use crate::auth::Authenticated;
 use crate::db;
 use crate::dto::account::{Account, CreateAccountInput, LegalProfileInput};
 use crate::error::{ApiError, ErrorCode};
-use crate::extract::etag::conditional_read;
+use crate::extract::etag::conditional_rendered;
 use crate::extract::idempotency::{self, IdempotencyKey, Reply};
 use crate::extract::json::{JsonBody, validate};
 use crate::handlers::verification::account_etag;
 use crate::state::AppState;
+use crate::views::Rendered;
 use domain::access::Permission;
 use serde_json::json;
+use std::sync::Arc;
 
 /// Enroll a partner account.
 ///
@@ -147,14 +149,23 @@ pub async fn get_account(
     caller: Authenticated,
 ) -> Result<HttpResponse, ApiError> {
     let principal = caller.0;
+    // Taken before the read, so a write it does not see retires what it keeps.
+    let read_at = state.pool.generation();
+    if let Some(view) = state.views.account.get(&principal, read_at) {
+        return Ok(conditional_rendered(&req, &view));
+    }
+    let reader = principal.clone();
     let account = db::lookup(&state, move |conn| {
-        let membership = access::authorize(conn, &principal, Permission::AccountRead)?;
+        let membership = access::authorize(conn, &reader, Permission::AccountRead)?;
         Ok(accounts::get(conn, &membership.scope)?)
     })
     .await?;
-    Ok(conditional_read(
-        &req,
-        account_etag(&account),
-        &Account::from(&account),
-    ))
+    let view = Rendered::json(account_etag(&account), &Account::from(&account))
+        .map_err(|error| ApiError::internal(format!("rendering the account: {error}")))?;
+    let view = Arc::new(view);
+    state
+        .views
+        .account
+        .keep(principal, read_at, Arc::clone(&view));
+    Ok(conditional_rendered(&req, &view))
 }

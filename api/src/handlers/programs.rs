@@ -21,13 +21,14 @@ use crate::dto::program::{
     AllowList, AllowListEntry, AllowListInput, Price, PriceList, Program, ProgramDefinition,
     ProgramList, ProgramQuery, Track,
 };
-use crate::enrollment::{Context, program_not_found};
+use crate::enrollment::{Context, EligibilityInputs, evidence_within, program_not_found};
 use crate::error::{ApiError, ErrorCode};
 use crate::extract::etag::{IfMatch, changed_meanwhile, conditional_read, etag};
 use crate::extract::json::JsonBody;
 use crate::extract::pagination::{page_of, page_request_keyed, page_response};
 use crate::state::AppState;
 use domain::FieldError;
+use std::sync::Arc;
 
 fn program_etag(stored: &StoredProgram) -> String {
     etag(&format!("program:{}", stored.program.id), stored.version)
@@ -393,29 +394,62 @@ pub async fn get_program_eligibility(
     program_id: web::Path<String>,
     query: web::Query<EligibilityQuery>,
 ) -> Result<web::Json<Eligibility>, ApiError> {
-    let principal = caller.0;
-    let id = program_id.into_inner();
+    let key = (caller.0, program_id.into_inner());
     let pack = query.into_inner().benefit_pack;
     crate::extract::query::at_most("benefit_pack", pack.as_deref(), 64)?;
-    let rules = state.rules.clone();
+    // Taken before the read, so a write it does not see retires what it keeps.
+    let read_at = state.pool.generation();
+    let inputs = match state.views.eligibility.get(&key, read_at) {
+        Some(inputs) => inputs,
+        None => {
+            let inputs = Arc::new(eligibility_inputs(&state, key.clone()).await?);
+            if inputs.evidence_rows() <= state.inline_evidence {
+                state
+                    .views
+                    .eligibility
+                    .keep(key.clone(), read_at, Arc::clone(&inputs));
+            }
+            inputs
+        }
+    };
+    let EligibilityInputs {
+        membership,
+        context,
+        evidence,
+    } = &*inputs;
+    let now = membership.now(clock::now());
+    let evaluated = context.evaluate_at(
+        now,
+        context.program(&key.1)?,
+        &membership.roles,
+        pack.as_deref(),
+        &state.rules,
+        evidence.as_ref(),
+    );
+    Ok(web::Json(Eligibility::new(&evaluated, now)))
+}
+
+/// Reads what checking the caller's eligibility for a program takes, on the actix worker while
+/// the account's evidence is small ([`db::lookup_bounded`]).
+async fn eligibility_inputs(
+    state: &AppState,
+    (principal, id): (Principal, String),
+) -> Result<EligibilityInputs, ApiError> {
     let catalog_cache = state.programs.clone();
     let wall = clock::now();
-    let answer = db::lookup_bounded(&state, state.inline_evidence, move |conn, at_most| {
+    db::lookup_bounded(state, state.inline_evidence, move |conn, at_most| {
         let (membership, context) = eligibility_context(conn, &principal, &catalog_cache, wall)?;
         let program = context.program(&id)?;
-        let evaluated = context.evaluate_within(
-            conn,
-            &membership.scope,
-            program,
-            &membership.roles,
-            pack.as_deref(),
-            &rules,
-            at_most,
-        )?;
-        Ok(evaluated.map(|evaluated| Eligibility::new(&evaluated, context.now)))
+        let Some(evidence) = evidence_within(conn, &membership.scope, program, at_most)? else {
+            return Ok(None);
+        };
+        Ok(Some(EligibilityInputs {
+            membership,
+            context,
+            evidence,
+        }))
     })
-    .await?;
-    Ok(web::Json(answer))
+    .await
 }
 
 /// Check eligibility for every program.
