@@ -176,8 +176,7 @@ impl Application {
 
 /// How often the SQLite WAL is checkpointed off the write path (see
 /// [`persistence::connection::checkpoint`]): at 2,000 writes/s of some thirty pages each, the
-/// WAL gains about 6,000 pages between two checkpoints, under the 10,000 at which a writer
-/// would checkpoint itself.
+/// WAL gains about 6,000 pages between two checkpoints.
 const CHECKPOINT_EVERY: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Checkpoints the SQLite WAL until the server stops; nothing to do on PostgreSQL.
