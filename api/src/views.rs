@@ -11,12 +11,12 @@
 
 use actix_web::web::Bytes;
 use domain::principal::Principal;
-
-use crate::enrollment::EligibilityInputs;
 use persistence::changes::Generation;
 use std::collections::HashMap;
 use std::hash::Hash;
 use std::sync::{Arc, RwLock};
+
+use crate::enrollment::EligibilityInputs;
 
 /// Answers of one kind, by key, each with the change count it was read at; at most `capacity`
 /// of them: a full cache drops what is out of date, and if nothing is, starts again empty.

@@ -38,15 +38,11 @@ pub fn if_none_match_hits(req: &HttpRequest, current: &str) -> bool {
 
 /// [`conditional_read`] of an answer already rendered (kept between requests).
 pub fn conditional_rendered(req: &HttpRequest, view: &Rendered) -> actix_web::HttpResponse {
-    if if_none_match_hits(req, &view.etag) {
-        return actix_web::HttpResponse::NotModified()
-            .insert_header((actix_web::http::header::ETAG, view.etag.clone()))
-            .finish();
-    }
-    actix_web::HttpResponse::Ok()
-        .insert_header((actix_web::http::header::ETAG, view.etag.clone()))
-        .content_type(actix_web::http::header::ContentType::json())
-        .body(view.body.clone())
+    conditional(req, view.etag.clone(), |response| {
+        response
+            .content_type(actix_web::http::header::ContentType::json())
+            .body(view.body.clone())
+    })
 }
 
 /// A read of a resource with entity tag `tag`: 304 without a body when the client's
@@ -55,6 +51,16 @@ pub fn conditional_read<T: serde::Serialize>(
     req: &HttpRequest,
     tag: String,
     body: &T,
+) -> actix_web::HttpResponse {
+    conditional(req, tag, |response| response.json(body))
+}
+
+/// 304 with `tag` when the client's `If-None-Match` names it; otherwise 200 with `tag`, its
+/// body written by `answer` (only then, so a 304 renders nothing).
+fn conditional(
+    req: &HttpRequest,
+    tag: String,
+    answer: impl FnOnce(&mut actix_web::HttpResponseBuilder) -> actix_web::HttpResponse,
 ) -> actix_web::HttpResponse {
     let hit = if_none_match_hits(req, &tag);
     let mut response = if hit {
@@ -66,7 +72,7 @@ pub fn conditional_read<T: serde::Serialize>(
     if hit {
         response.finish()
     } else {
-        response.json(body)
+        answer(&mut response)
     }
 }
 

@@ -161,8 +161,8 @@ pub async fn get_account(
     })
     .await?;
     let view = Rendered::json(account_etag(&account), &Account::from(&account))
+        .map(Arc::new)
         .map_err(|error| ApiError::internal(format!("rendering the account: {error}")))?;
-    let view = Arc::new(view);
     state
         .views
         .account
